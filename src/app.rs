@@ -1,0 +1,447 @@
+//! The commands: each turns settings into work on one repository and an exit code.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::CommandFactory;
+use git2::Repository;
+
+use crate::cli::{Cli, Command, Global, SendEvent};
+use crate::config::{self, Config, Hook};
+use crate::dispatch::{self, Report, Run};
+use crate::event::{Builder, Event, EventKind};
+use crate::history::{self, History};
+use crate::outbox::{Delivery, Outbox, RecordedPush, Trigger};
+use crate::output::Output;
+use crate::pusher::{self, Pusher};
+use crate::update::{self, Change, ObjectId, RefKind, RefUpdate};
+use crate::{demo, listen, record};
+
+/// How long `redeliver` may take at most, whatever the push budget.
+const REDELIVER_BUDGET: Duration = Duration::from_secs(600);
+
+/// Runs one command; the result is the process's exit code.
+pub fn run(global: Global, command: Command) -> u8 {
+    let out = Output::new(global.quiet, global.verbose);
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "git-webhooks", &mut std::io::stdout());
+            0
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => 0,
+            Err(e) => fail(&out, &format!("cannot write the man page: {e}")),
+        },
+        Command::Listen { port, bind, count, status } => listen::run(&bind, port, count, status, &out),
+        Command::Demo => demo::run(&out),
+        command => {
+            let is_hook = matches!(command, Command::Hook);
+            let repo = match open_repository(global.repo.as_deref()) {
+                Ok(r) => r,
+                // A hook's exit code changes nothing for the push; say what is wrong and go.
+                Err(e) => return if is_hook { out.error(&e); 0 } else { fail(&out, &e) },
+            };
+            let ctx = Context { git_dir: repo.path().to_path_buf(), outbox: Outbox::new(repo.path()), repo, out };
+            match command {
+                Command::Hook => {
+                    let input = read_stdin(&ctx.out);
+                    ctx.push(&input, Trigger::Push);
+                    0
+                }
+                Command::Replay { dry_run, old, new, refname } => {
+                    let input = match (old, new, refname) {
+                        (Some(o), Some(n), Some(r)) => format!("{o} {n} {r}\n").into_bytes(),
+                        _ => read_stdin(&ctx.out),
+                    };
+                    if dry_run {
+                        ctx.dry_run(&input)
+                    } else {
+                        ctx.push(&input, Trigger::Replay)
+                    }
+                }
+                Command::Test { hook } => ctx.test(hook.as_deref()),
+                Command::Check => ctx.check(),
+                Command::Redeliver { dry_run } => ctx.redeliver(dry_run),
+                Command::Log { n, json } => ctx.log(n, json),
+                Command::Send { event, file } => ctx.send(event, &file),
+                _ => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+fn fail(out: &Output, message: &str) -> u8 {
+    out.error(message);
+    1
+}
+
+fn read_stdin(out: &Output) -> Vec<u8> {
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+        out.error(&format!("cannot read stdin: {e}"));
+    }
+    input
+}
+
+/// Opens `--repo`, else `$GIT_DIR`, else the current directory.
+fn open_repository(flag: Option<&Path>) -> Result<Repository, String> {
+    let path = flag.map(Path::to_path_buf).or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("."));
+    Repository::open(&path).map_err(|e| {
+        let text = e.message().to_string();
+        if text.contains("objectformat") || text.contains("extension") {
+            format!("{} is a SHA-256 (or otherwise extended) repository, which git-webhooks cannot read yet: {text}. No events are sent for it.", path.display())
+        } else {
+            format!("{} is not a git repository ({text}); use --repo DIR", path.display())
+        }
+    })
+}
+
+/// One repository and how to talk to the user.
+struct Context {
+    repo: Repository,
+    git_dir: PathBuf,
+    outbox: Outbox,
+    out: Output,
+}
+
+impl Context {
+    fn load_config(&self) -> Result<Config, String> {
+        config::load(&self.git_dir).map_err(|e| e.to_string())
+    }
+
+    /// Reports bad lines and returns the good updates.
+    fn parse(&self, input: &[u8]) -> Vec<RefUpdate> {
+        let (updates, bad) = update::parse_input(input);
+        for (line, text, error) in bad {
+            let shown: String = text.chars().take(120).collect();
+            self.out.error(&format!("stdin line {line} skipped: {error}: {shown:?}"));
+        }
+        updates
+    }
+
+    /// The hook and `replay`: events for the updates, delivered within the budget.
+    fn push(&self, input: &[u8], trigger: Trigger) -> u8 {
+        let updates = self.parse(input);
+        let config = match self.load_config() {
+            Ok(c) => c,
+            Err(e) => {
+                self.out.error(&e);
+                return self.record_push(&updates);
+            }
+        };
+        for hook in config.hooks.iter().filter(|h| !h.tls_verify) {
+            self.out.warn(&format!("{}: TLS certificate verification is disabled (tls_verify = false)", hook.name));
+        }
+        self.flush_recorded_pushes(&config);
+        let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
+        let events = self.build_events(&config, &wanted, None, &Pusher::from_env(&config.users), &pusher::push_options());
+        let jobs = self.jobs(&config, &events, trigger);
+        if jobs.is_empty() {
+            return 0;
+        }
+        let reports = dispatch::deliver(&self.run(trigger, config.budget, true), jobs);
+        self.print_reports(&reports)
+    }
+
+    fn run(&self, trigger: Trigger, budget: Duration, keep: bool) -> Run<'_> {
+        Run { outbox: &self.outbox, trigger, deadline: Instant::now() + budget, keep }
+    }
+
+    fn print_reports(&self, reports: &[Report]) -> u8 {
+        for report in reports {
+            for problem in &report.problems {
+                self.out.warn(problem);
+            }
+            if report.ok() {
+                self.out.info(&report.line());
+            } else {
+                self.out.error(&report.line());
+            }
+        }
+        u8::from(reports.iter().any(|r| !r.ok()))
+    }
+
+    /// Keeps a push whose events cannot be built while the config is broken.
+    fn record_push(&self, updates: &[RefUpdate]) -> u8 {
+        if updates.is_empty() {
+            return 0;
+        }
+        let tips_before = history::tips_before(&self.repo, updates).unwrap_or_default();
+        let push = RecordedPush {
+            created: crate::timefmt::now_utc(),
+            lines: updates.iter().map(RefUpdate::to_line).collect(),
+            tips_before,
+            pusher: Pusher::from_env(&Default::default()).name,
+            push_options: pusher::push_options(),
+        };
+        match self.outbox.put_push(&push) {
+            Ok(_) => self.out.error(&format!(
+                "no events sent; this push ({} ref(s)) is kept and will be sent by `git-webhooks redeliver` once {} is fixed",
+                updates.len(),
+                config::FILE_NAME
+            )),
+            Err(e) => self.out.error(&format!("could not keep this push for later: {e}")),
+        }
+        0
+    }
+
+    /// Turns pushes recorded while the config was broken into outbox deliveries.
+    fn flush_recorded_pushes(&self, config: &Config) {
+        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + Duration::from_secs(5)) else { return };
+        let (pushes, problems) = self.outbox.recorded_pushes();
+        for problem in problems {
+            self.out.warn(&problem);
+        }
+        for (path, push) in pushes {
+            let input = push.lines.join(&b'\n');
+            let updates: Vec<RefUpdate> = self.parse(&input).into_iter().filter(|u| wanted_by_any(config, u)).collect();
+            let pusher = Pusher::named(push.pusher.clone(), &config.users);
+            let events = self.build_events(config, &updates, Some(push.tips_before.clone()), &pusher, &push.push_options);
+            let mut kept = true;
+            for (_, deliveries) in self.jobs(config, &events, Trigger::Push) {
+                for delivery in deliveries {
+                    kept &= self.outbox.put(&delivery).is_ok();
+                }
+            }
+            if kept {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    fn build_events(&self, config: &Config, updates: &[RefUpdate], tips: Option<Vec<String>>, pusher: &Pusher, options: &[String]) -> Vec<Event> {
+        let creates_branch = updates.iter().any(|u| u.kind() == RefKind::Branch && !matches!(u.change, Change::Delete { .. }));
+        let tips = match tips {
+            Some(t) => t,
+            None if creates_branch => history::tips_before(&self.repo, updates).unwrap_or_else(|e| {
+                self.out.warn(&format!("cannot list the repository's refs ({e}); new branches may list commits that were already there"));
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let history = History::new(&self.repo, &self.git_dir, tips);
+        let mut builder = Builder::new(&self.repo, &history, config, pusher, options);
+        let mut events = Vec::new();
+        for update in updates {
+            match builder.build(update) {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => self.out.detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
+                Err(e) => self.out.error(&format!("{}: {e}; no event for this ref", update.name_lossy())),
+            }
+        }
+        events
+    }
+
+    /// For each hook, the deliveries of the events it wants; hooks with a backlog come
+    /// along with none, so that their backlog goes out.
+    fn jobs<'c>(&self, config: &'c Config, events: &[Event], trigger: Trigger) -> Vec<(&'c Hook, Vec<Delivery>)> {
+        let backlog = self.outbox.hooks_with_pending();
+        config
+            .hooks
+            .iter()
+            .map(|hook| {
+                let deliveries: Vec<Delivery> = events
+                    .iter()
+                    .filter(|e| hook.wants(e.kind, short_name(&e.refname)))
+                    .map(|e| Delivery::new(&hook.name, e.kind, &e.refname, e.body(hook.flavor, &config.repository.homepage), trigger))
+                    .collect();
+                (hook, deliveries)
+            })
+            .filter(|(hook, deliveries)| !deliveries.is_empty() || backlog.contains(&hook.name))
+            .collect()
+    }
+
+    fn dry_run(&self, input: &[u8]) -> u8 {
+        let config = match self.load_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let updates = self.parse(input);
+        let events = self.build_events(&config, &updates, None, &Pusher::from_env(&config.users), &pusher::push_options());
+        let mut stdout = std::io::stdout().lock();
+        for event in &events {
+            let mut line = event.body(config::Flavor::AtomGit, &config.repository.homepage);
+            line.push(b'\n');
+            if stdout.write_all(&line).is_err() {
+                return 1;
+            }
+        }
+        0
+    }
+
+    fn test(&self, only: Option<&str>) -> u8 {
+        let config = match self.load_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let hooks: Vec<&Hook> = match only {
+            Some(name) => match config.hooks.iter().find(|h| h.name == name) {
+                Some(h) => vec![h],
+                None => {
+                    let names: Vec<&str> = config.hooks.iter().map(|h| h.name.as_str()).collect();
+                    return fail(&self.out, &format!("no hook named '{name}'; hooks: {}", names.join(", ")));
+                }
+            },
+            None => config.hooks.iter().filter(|h| h.events.contains(&EventKind::Push)).collect(),
+        };
+        if hooks.is_empty() {
+            return fail(&self.out, &format!("no hook takes push events; add a [[hook]] to {}", self.git_dir.join(config::FILE_NAME).display()));
+        }
+        let Some(update) = self.latest_commits() else {
+            return fail(&self.out, "the default branch has no commits yet; push something first");
+        };
+        let events = self.build_events(&config, std::slice::from_ref(&update), Some(Vec::new()), &Pusher::from_env(&config.users), &[]);
+        let jobs = hooks
+            .into_iter()
+            .map(|h| {
+                let d = events.iter().map(|e| Delivery::new(&h.name, e.kind, &e.refname, e.body(h.flavor, &config.repository.homepage), Trigger::Test)).collect();
+                (h, d)
+            })
+            .collect();
+        let reports = dispatch::deliver(&self.run(Trigger::Test, config.budget, false), jobs);
+        self.print_reports(&reports)
+    }
+
+    /// The default branch's last three commits as an update (a creation when it has fewer).
+    fn latest_commits(&self) -> Option<RefUpdate> {
+        let branch = crate::event::default_branch(&self.repo);
+        let name = format!("refs/heads/{branch}");
+        let head = self.repo.find_reference(&name).ok()?.peel_to_commit().ok()?;
+        let mut old = head.clone();
+        for _ in 0..3 {
+            match old.parent(0) {
+                Ok(p) => old = p,
+                Err(_) => {
+                    let new = ObjectId::parse(&head.id().to_string())?;
+                    return Some(RefUpdate { name: name.into_bytes(), change: Change::Create { new } });
+                }
+            }
+        }
+        let change = Change::Update { old: ObjectId::parse(&old.id().to_string())?, new: ObjectId::parse(&head.id().to_string())? };
+        Some(RefUpdate { name: name.into_bytes(), change })
+    }
+
+    fn check(&self) -> u8 {
+        let config = match config::load(&self.git_dir) {
+            Ok(c) => c,
+            Err(errors) => {
+                for e in &errors.0 {
+                    self.out.error(&e.to_string());
+                }
+                return 1;
+            }
+        };
+        print!("{}", crate::report::describe(&config, &self.git_dir));
+        for warning in crate::report::warnings(&config) {
+            self.out.warn(&warning);
+        }
+        0
+    }
+
+    fn redeliver(&self, dry_run: bool) -> u8 {
+        if dry_run {
+            return self.list_pending();
+        }
+        let config = match self.load_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&self.out, &format!("{e}\nnothing was sent; fix the file and run `git-webhooks redeliver` again")),
+        };
+        self.flush_recorded_pushes(&config);
+        let pending = self.outbox.hooks_with_pending();
+        for orphan in pending.iter().filter(|name| !config.hooks.iter().any(|h| &&h.name == name)) {
+            self.out.warn(&format!("deliveries for hook '{orphan}' are kept, but {} no longer defines that hook", config::FILE_NAME));
+        }
+        let jobs: Vec<(&Hook, Vec<Delivery>)> = config.hooks.iter().filter(|h| pending.contains(&h.name)).map(|h| (h, Vec::new())).collect();
+        if jobs.is_empty() {
+            self.out.info("nothing to redeliver");
+            return 0;
+        }
+        let reports = dispatch::deliver(&self.run(Trigger::Redeliver, REDELIVER_BUDGET, true), jobs);
+        self.print_reports(&reports)
+    }
+
+    fn list_pending(&self) -> u8 {
+        let (pushes, _) = self.outbox.recorded_pushes();
+        for (_, push) in &pushes {
+            println!("{}  push recorded while {} was broken: {} ref update(s)", push.created, config::FILE_NAME, push.lines.len());
+        }
+        let mut count = pushes.len();
+        for hook in self.outbox.hooks_with_pending() {
+            let (pending, _) = self.outbox.pending(&hook);
+            for p in pending {
+                let d = &p.delivery;
+                println!("{}  {}  {}  {}  {}  attempts={}", d.created, d.hook, d.event.name(), d.refname, d.id, d.attempts);
+                count += 1;
+            }
+        }
+        if count == 0 {
+            self.out.info("nothing pending");
+        }
+        0
+    }
+
+    fn log(&self, n: usize, json: bool) -> u8 {
+        let records = record::recent(self.outbox.root(), n);
+        if records.is_empty() {
+            self.out.info("no deliveries yet");
+        }
+        for r in records {
+            if json {
+                println!("{}", serde_json::to_string(&r).expect("records serialize"));
+            } else {
+                let outcome = match (&r.status, &r.error) {
+                    (Some(s), None) => s.to_string(),
+                    (Some(s), Some(e)) => format!("{s} {e}"),
+                    (None, Some(e)) => e.clone(),
+                    (None, None) => "-".into(),
+                };
+                println!("{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {:?}  {}", r.time, r.hook, r.event, r.refname, r.attempt, r.duration_ms, r.delivery, r.trigger, outcome);
+            }
+        }
+        0
+    }
+
+    fn send(&self, event: SendEvent, file: &Path) -> u8 {
+        let kind = match event {
+            SendEvent::Note => EventKind::Note,
+            SendEvent::MergeRequest => EventKind::MergeRequest,
+        };
+        let text = if file == Path::new("-") {
+            String::from_utf8_lossy(&read_stdin(&self.out)).into_owned()
+        } else {
+            match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => return fail(&self.out, &format!("cannot read {}: {e}", file.display())),
+            }
+        };
+        let event = match crate::review::event(kind, &text) {
+            Ok(e) => e,
+            Err(e) => return fail(&self.out, &format!("{}: {e}; nothing was sent", file.display())),
+        };
+        let config = match self.load_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send);
+        if jobs.iter().all(|(_, d)| d.is_empty()) {
+            self.out.warn(&format!("no hook takes {} events (add \"{}\" to a hook's `events`)", kind.name(), kind.name()));
+        }
+        let reports = dispatch::deliver(&self.run(Trigger::Send, config.budget, true), jobs);
+        self.print_reports(&reports)
+    }
+}
+
+fn short_name(refname: &str) -> &str {
+    refname.strip_prefix("refs/heads/").or_else(|| refname.strip_prefix("refs/tags/")).unwrap_or(refname)
+}
+
+fn wanted_by_any(config: &Config, update: &RefUpdate) -> bool {
+    let kind = match update.kind() {
+        RefKind::Branch => EventKind::Push,
+        RefKind::Tag => EventKind::TagPush,
+        RefKind::Other => return false,
+    };
+    let short = update.short_name();
+    config.hooks.iter().any(|h| h.wants(kind, &short))
+}

@@ -1,0 +1,659 @@
+//! `webhooks.toml`: the schema, its validation, and the merged settings of the
+//! system-wide file and the repository's own.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::event::EventKind;
+use crate::secret::{Secret, SecretSource};
+use crate::target::{Target, UrlTemplate};
+
+/// The repository's own config file name, inside the bare repository.
+pub const FILE_NAME: &str = "webhooks.toml";
+/// The system-wide config file unless `GIT_WEBHOOKS_CONFIG` names another.
+pub const SYSTEM_FILE: &str = "/etc/git-webhooks.toml";
+
+/// A number of seconds written as an integer or a float.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged, expecting = "a number of seconds")]
+enum Seconds {
+    Int(u64),
+    Float(f64),
+}
+
+impl Seconds {
+    fn duration(self) -> Option<Duration> {
+        let secs = match self {
+            Seconds::Int(i) => i as f64,
+            Seconds::Float(f) => f,
+        };
+        (secs.is_finite() && secs > 0.0 && secs < 86_400.0).then(|| Duration::from_secs_f64(secs))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    root: Option<String>,
+    repository: Option<RawRepository>,
+    payload: Option<RawPayload>,
+    delivery: Option<RawDelivery>,
+    #[serde(default)]
+    users: BTreeMap<String, RawUser>,
+    #[serde(default)]
+    hook: Vec<RawHook>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepository {
+    name: Option<String>,
+    project_id: Option<u64>,
+    description: Option<String>,
+    homepage: Option<String>,
+    url: Option<String>,
+    git_http_url: Option<String>,
+    git_ssh_url: Option<String>,
+    visibility_level: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPayload {
+    max_commits: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    budget: Option<Spanned<Seconds>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    email: Option<String>,
+    id: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHook {
+    name: Option<Spanned<String>>,
+    url: Spanned<String>,
+    events: Option<Vec<Spanned<String>>>,
+    token: Option<Spanned<SecretSource>>,
+    secret: Option<Spanned<SecretSource>>,
+    signing_secret: Option<Spanned<SecretSource>>,
+    #[serde(default)]
+    url_variables: BTreeMap<String, Spanned<SecretSource>>,
+    timeout: Option<Spanned<Seconds>>,
+    flavor: Option<Spanned<String>>,
+    branches: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
+    tls_verify: Option<bool>,
+}
+
+/// Which family of headers and URLs a hook speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    AtomGit,
+    GitLab,
+}
+
+/// One `[[hook]]`, validated, with its secrets read.
+#[derive(Debug)]
+pub struct Hook {
+    pub name: String,
+    pub url: UrlTemplate,
+    pub target: Target,
+    pub events: Vec<EventKind>,
+    pub token: Option<Secret>,
+    pub secret: Option<Secret>,
+    pub signing_secret: Option<Secret>,
+    pub timeout: Duration,
+    pub flavor: Flavor,
+    pub branches: Vec<String>,
+    pub tags: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    pub ca_pem: Option<Vec<u8>>,
+    pub tls_verify: bool,
+    /// The file this hook was defined in.
+    pub origin: PathBuf,
+    /// For each secret-valued key, where its value comes from (never the value).
+    pub secret_sources: Vec<(String, String)>,
+}
+
+impl Hook {
+    /// Every secret string this hook knows, for scrubbing text that is about to be shown.
+    pub fn secret_values(&self) -> Vec<&str> {
+        let mut values: Vec<&str> = [&self.token, &self.secret, &self.signing_secret]
+            .into_iter()
+            .flatten()
+            .map(Secret::expose)
+            .collect();
+        values.extend(self.url.secret_values());
+        values.extend(self.target.secret_values());
+        values.retain(|v| !v.is_empty());
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+    }
+
+    /// True when this hook takes `kind` events for the branch or tag `short_name`.
+    pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
+        self.events.contains(&kind)
+            && match kind {
+                EventKind::Push => crate::glob::any(&self.branches, short_name),
+                EventKind::TagPush => crate::glob::any(&self.tags, short_name),
+                _ => true,
+            }
+    }
+
+    /// `text` with every secret of this hook replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secret_values().into_iter().fold(text.to_string(), |t, s| t.replace(s, "[redacted]"))
+    }
+}
+
+/// The `[repository]` block after defaults and templates.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RepositoryInfo {
+    pub name: String,
+    pub project_id: u64,
+    pub description: String,
+    pub homepage: String,
+    pub url: String,
+    pub git_http_url: String,
+    pub git_ssh_url: String,
+    pub visibility_level: u32,
+}
+
+/// A `[users.NAME]` entry.
+#[derive(Clone, Debug, Default)]
+pub struct User {
+    pub email: String,
+    pub id: u64,
+}
+
+/// The merged settings that a run works with.
+#[derive(Debug)]
+pub struct Config {
+    pub repository: RepositoryInfo,
+    pub users: BTreeMap<String, User>,
+    pub max_commits: usize,
+    pub budget: Duration,
+    pub hooks: Vec<Hook>,
+    /// Problems worth a word that do not stop anything.
+    pub warnings: Vec<String>,
+    /// The files read, system-wide first.
+    pub files: Vec<PathBuf>,
+    /// For each `[repository]` key, the file that set it (absent: derived default).
+    pub origins: BTreeMap<&'static str, PathBuf>,
+}
+
+/// One thing wrong in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Everything wrong with the config, one error per problem.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The system-wide file's path, from `GIT_WEBHOOKS_CONFIG` or the default.
+pub fn system_file() -> PathBuf {
+    std::env::var_os("GIT_WEBHOOKS_CONFIG").map_or_else(|| PathBuf::from(SYSTEM_FILE), PathBuf::from)
+}
+
+/// A parsed file with what is needed to point at its lines.
+struct Source {
+    path: PathBuf,
+    text: String,
+    raw: RawFile,
+}
+
+impl Source {
+    fn read(path: &Path) -> Result<Option<Source>, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(error(path, None, "", format!("cannot read the file: {e}"))),
+        };
+        let raw = toml::from_str::<RawFile>(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            let key = line.map(|l| key_on_line(&text, l)).unwrap_or_default();
+            let message = e.message().replace('\n', " ");
+            error(path, line, &key, format!("{message} (see docs/configuration.md)"))
+        })?;
+        Ok(Some(Source { path: path.to_path_buf(), text, raw }))
+    }
+
+    fn error(&self, at: usize, key: &str, message: impl Into<String>) -> ConfigError {
+        error(&self.path, Some(line_of(&self.text, at)), key, message.into())
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+}
+
+fn error(file: &Path, line: Option<usize>, key: &str, message: String) -> ConfigError {
+    ConfigError { file: file.to_path_buf(), line, key: key.to_string(), message }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The key written on a 1-based line (`key = …`), or the table header there.
+fn key_on_line(text: &str, line: usize) -> String {
+    let content = text.lines().nth(line - 1).unwrap_or("").trim();
+    match content.split_once('=') {
+        Some((key, _)) => key.trim().trim_matches('"').to_string(),
+        None => content.trim_matches(|c| c == '[' || c == ']').to_string(),
+    }
+}
+
+/// The repository's name: its directory name without `.git`.
+pub fn repository_name(git_dir: &Path) -> String {
+    let dir = if git_dir.file_name().is_some_and(|n| n == ".git") {
+        git_dir.parent().unwrap_or(git_dir)
+    } else {
+        git_dir
+    };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.strip_suffix(".git").map(str::to_string).unwrap_or(name)
+}
+
+/// Reads and merges the system-wide file and `GIT_DIR/webhooks.toml`.
+pub fn load(git_dir: &Path) -> Result<Config, ConfigErrors> {
+    let one = |path: &Path| Source::read(path).map_err(|e| ConfigErrors(vec![e]));
+    let system = one(&system_file())?;
+    let local = one(&git_dir.join(FILE_NAME))?;
+    merge(git_dir, system, local)
+}
+
+fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let abs = std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.to_path_buf());
+    let name = repository_name(&abs);
+    let mut repository = default_repository(&abs, &name);
+    let mut origins = BTreeMap::new();
+    let mut users = BTreeMap::new();
+    let mut max_commits = 20;
+    let mut budget = Duration::from_secs(15);
+    let mut hooks = Vec::new();
+    let mut files = Vec::new();
+
+    if let Some(local) = &local {
+        if let Some(root) = &local.raw.root {
+            let at = local.text.find("root").unwrap_or(0);
+            errors.push(local.error(at, "root", format!("`root = \"{root}\"` belongs in the system-wide file only")));
+        }
+    }
+    for (source, is_system) in [(&system, true), (&local, false)] {
+        let Some(source) = source else { continue };
+        files.push(source.path.clone());
+        let raw = &source.raw;
+        let path_in_root = is_system.then(|| template_path(&abs, raw.root.as_deref(), &name));
+        let fill = |value: &str| match &path_in_root {
+            Some(path) => value.replace("{name}", &name).replace("{path}", path),
+            None => value.to_string(),
+        };
+        if let Some(r) = &raw.repository {
+            let mut set = |key: &'static str, value: Option<String>, field: &mut String| {
+                if let Some(v) = value {
+                    *field = fill(&v);
+                    origins.insert(key, source.path.clone());
+                }
+            };
+            set("name", r.name.clone(), &mut repository.name);
+            set("description", r.description.clone(), &mut repository.description);
+            set("homepage", r.homepage.clone(), &mut repository.homepage);
+            set("url", r.url.clone(), &mut repository.url);
+            set("git_http_url", r.git_http_url.clone(), &mut repository.git_http_url);
+            set("git_ssh_url", r.git_ssh_url.clone(), &mut repository.git_ssh_url);
+            if let Some(id) = r.project_id {
+                repository.project_id = id;
+                origins.insert("project_id", source.path.clone());
+            }
+            if let Some(v) = r.visibility_level {
+                repository.visibility_level = v;
+                origins.insert("visibility_level", source.path.clone());
+            }
+        }
+        for (user, u) in &raw.users {
+            let entry = users.entry(user.clone()).or_insert_with(User::default);
+            if let Some(e) = &u.email {
+                entry.email = e.clone();
+            }
+            if let Some(id) = u.id {
+                entry.id = id;
+            }
+        }
+        if let Some(m) = raw.payload.as_ref().and_then(|p| p.max_commits) {
+            max_commits = m;
+        }
+        if let Some(b) = raw.delivery.as_ref().and_then(|d| d.budget.as_ref()) {
+            match b.get_ref().duration() {
+                Some(d) => budget = d,
+                None => errors.push(source.error(b.span().start, "budget", "must be a positive number of seconds")),
+            }
+        }
+        for raw_hook in &raw.hook {
+            match hook(source, raw_hook, &mut warnings) {
+                Ok(h) => hooks.push(h),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+    }
+    name_hooks(&mut hooks, &mut errors, &mut warnings);
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    if repository.homepage.is_empty() && !hooks.is_empty() {
+        warnings.push("[repository] homepage is not set: commit URLs will be relative (\"/commits/<id>\")".into());
+    }
+    Ok(Config { repository, users, max_commits, budget, hooks, warnings, files, origins })
+}
+
+fn default_repository(abs: &Path, name: &str) -> RepositoryInfo {
+    let description = std::fs::read_to_string(abs.join("description"))
+        .ok()
+        .filter(|d| !d.starts_with("Unnamed repository;"))
+        .map(|d| d.trim().to_string())
+        .unwrap_or_default();
+    RepositoryInfo {
+        name: name.to_string(),
+        description,
+        url: abs.to_string_lossy().into_owned(),
+        ..RepositoryInfo::default()
+    }
+}
+
+/// `{path}`: the repository's path without `.git`, relative to the system file's `root`.
+fn template_path(abs: &Path, root: Option<&str>, name: &str) -> String {
+    let relative = root.and_then(|r| {
+        let root = std::fs::canonicalize(r).unwrap_or_else(|_| PathBuf::from(r));
+        abs.strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned())
+    });
+    match relative {
+        Some(p) if !p.is_empty() => p.strip_suffix(".git").map(str::to_string).unwrap_or(p),
+        _ => name.to_string(),
+    }
+}
+
+const EVENT_NAMES: &str = "push, tag_push, note, merge_request";
+
+/// Header names that the hook sets itself and a `headers` entry may not replace.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "x-atomgit-event",
+    "x-atomgit-token",
+    "x-atomgit-delivery",
+    "x-gitlab-event",
+    "x-gitlab-token",
+    "x-gitlab-event-uuid",
+    "idempotency-key",
+    "x-hub-signature-256",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Hook, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let dir = source.dir();
+    let url_at = raw.url.span().start;
+    let label = raw.name.as_ref().map_or_else(|| raw.url.get_ref().clone(), |n| n.get_ref().clone());
+    let label = UrlTemplate::display_of(&label);
+
+    let mut secret_sources = Vec::new();
+    let mut secret = |key: &str, value: &Option<Spanned<SecretSource>>, errors: &mut Vec<ConfigError>| {
+        let value = value.as_ref()?;
+        secret_sources.push((key.to_string(), value.get_ref().describe()));
+        match value.get_ref().resolve(&dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(source.error(value.span().start, key, format!("hook '{label}': {e}")));
+                None
+            }
+        }
+    };
+    let token = secret("token", &raw.token, &mut errors);
+    let hmac_secret = secret("secret", &raw.secret, &mut errors);
+    let signing_secret = secret("signing_secret", &raw.signing_secret, &mut errors);
+    let mut variables = BTreeMap::new();
+    for (key, value) in &raw.url_variables {
+        if let Some(s) = secret(&format!("url_variables.{key}"), &Some(value.clone()), &mut errors) {
+            variables.insert(key.clone(), s);
+        }
+    }
+    if let Some(s) = &signing_secret {
+        if let Err(e) = crate::sign::standard_key(s) {
+            let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
+            errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
+        }
+    }
+
+    let url = UrlTemplate::new(raw.url.get_ref().clone(), variables);
+    let target = match url.resolve() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(source.error(url_at, "url", format!("hook '{label}': {e}")));
+            None
+        }
+    };
+    if let Some(missing) = url.unused_variables().first() {
+        warnings.push(format!("hook '{label}': url_variables.{missing} is not used in the url"));
+    }
+    if url.has_credentials() || !url.secret_values().is_empty() {
+        secret_sources.push(("url".into(), "credentials or variables in the url".into()));
+    }
+
+    let events = match &raw.events {
+        None => vec![EventKind::Push, EventKind::TagPush],
+        Some(list) => list
+            .iter()
+            .filter_map(|e| match EventKind::from_config(e.get_ref()) {
+                Some(k) => Some(k),
+                None => {
+                    let msg = format!("hook '{label}': unknown event \"{}\"; known: {EVENT_NAMES}", e.get_ref());
+                    errors.push(source.error(e.span().start, "events", msg));
+                    None
+                }
+            })
+            .collect(),
+    };
+    let timeout = match &raw.timeout {
+        None => Duration::from_secs(10),
+        Some(t) => t.get_ref().duration().unwrap_or_else(|| {
+            errors.push(source.error(t.span().start, "timeout", format!("hook '{label}': must be a positive number of seconds")));
+            Duration::from_secs(10)
+        }),
+    };
+    let flavor = match raw.flavor.as_ref().map(|f| (f.get_ref().as_str(), f.span().start)) {
+        None | Some(("atomgit", _)) => Flavor::AtomGit,
+        Some(("gitlab", _)) => Flavor::GitLab,
+        Some((other, at)) => {
+            errors.push(source.error(at, "flavor", format!("hook '{label}': unknown flavor \"{other}\"; use \"atomgit\" or \"gitlab\"")));
+            Flavor::AtomGit
+        }
+    };
+    let mut headers = Vec::new();
+    for (name, value) in &raw.headers {
+        let at = value.span().start;
+        if !is_token(name) {
+            errors.push(source.error(at, "headers", format!("hook '{label}': \"{name}\" is not a valid HTTP header name")));
+        } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            errors.push(source.error(at, "headers", format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden")));
+        } else if value.get_ref().contains(['\r', '\n']) {
+            errors.push(source.error(at, "headers", format!("hook '{label}': the value of \"{name}\" contains a line break")));
+        } else {
+            headers.push((name.clone(), value.get_ref().clone()));
+        }
+    }
+    let ca_pem = raw.ca_file.as_ref().and_then(|f| {
+        let path = dir.join(f.get_ref());
+        match std::fs::read(&path) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                errors.push(source.error(f.span().start, "ca_file", format!("hook '{label}': cannot read {}: {e}", path.display())));
+                None
+            }
+        }
+    });
+    let tls_verify = raw.tls_verify.unwrap_or(true);
+    let (Some(target), true) = (target, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let name = raw.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_default();
+    Ok(Hook {
+        name,
+        url,
+        target,
+        events,
+        token,
+        secret: hmac_secret,
+        signing_secret,
+        timeout,
+        flavor,
+        branches: raw.branches.clone().unwrap_or_default(),
+        tags: raw.tags.clone().unwrap_or_default(),
+        headers,
+        ca_pem,
+        tls_verify,
+        origin: source.path.clone(),
+        secret_sources,
+    })
+}
+
+/// Gives unnamed hooks their URL's host, numbered when a host serves several; two hooks
+/// with the same explicit name are an error, since the outbox keys deliveries by name.
+fn name_hooks(hooks: &mut [Hook], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
+    let explicit: Vec<String> = hooks.iter().filter(|h| !h.name.is_empty()).map(|h| h.name.clone()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for hook in hooks.iter_mut() {
+        if hook.name.is_empty() {
+            let host = hook.target.host().to_string();
+            let mut name = host.clone();
+            let mut n = 1;
+            while explicit.contains(&name) || seen.contains(&name) {
+                n += 1;
+                name = format!("{host}-{n}");
+            }
+            if n > 1 {
+                warnings.push(format!("several hooks go to {host}; give each a `name` so their outbox and log stay theirs if the file is reordered"));
+            }
+            hook.name = name;
+        } else if seen.contains(&hook.name) {
+            errors.push(error(&hook.origin, None, "name", format!("two hooks are named '{}'; hook names must be unique", hook.name)));
+        }
+        seen.insert(hook.name.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        let dir = std::env::temp_dir().join(format!("gw-config-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(FILE_NAME);
+        std::fs::write(&path, text).unwrap();
+        let result = Source::read(&path).map_err(|e| ConfigErrors(vec![e])).and_then(|s| merge(&dir, None, s));
+        std::fs::remove_dir_all(&dir).unwrap();
+        result
+    }
+
+    #[test]
+    fn a_full_hook_parses_with_defaults() {
+        let c = parse("[[hook]]\nurl = \"https://u:p@ci.example.com/build?x=1\"\n").unwrap();
+        let h = &c.hooks[0];
+        assert_eq!(h.name, "ci.example.com");
+        assert_eq!(h.events, vec![EventKind::Push, EventKind::TagPush]);
+        assert_eq!(h.timeout, Duration::from_secs(10));
+        assert_eq!(c.budget, Duration::from_secs(15));
+        assert_eq!(c.max_commits, 20);
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_key() {
+        let e = parse("[repository]\nname = \"x\"\n\n[[hook]]\nurl = \"http://a/\"\nbogus = 1\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("webhooks.toml:6"), "{text}");
+        assert!(text.contains("bogus"), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"soon\"\n").unwrap_err().to_string();
+        assert!(e.contains(":3") && e.contains("timeout"), "{e}");
+    }
+
+    #[test]
+    fn bad_urls_and_events_are_errors_with_lines() {
+        let e = parse("[[hook]]\nurl = \"ftp://a/\"\n\n[[hook]]\nurl = \"http://b/\"\nevents = [\"pushh\"]\n").unwrap_err();
+        assert_eq!(e.0.len(), 2);
+        assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(2), "url"));
+        assert_eq!((e.0[1].line, e.0[1].key.as_str()), (Some(6), "events"));
+    }
+
+    #[test]
+    fn reserved_and_invalid_headers_are_refused() {
+        let e = parse("[[hook]]\nurl = \"http://b/\"\nheaders = { \"X-AtomGit-Token\" = \"x\", \"Bad Name\" = \"y\" }\n").unwrap_err();
+        assert_eq!(e.0.len(), 2);
+    }
+
+    #[test]
+    fn unnamed_hooks_to_one_host_get_numbered_names() {
+        let c = parse("[[hook]]\nurl = \"http://b/1\"\n[[hook]]\nurl = \"http://b/2\"\n").unwrap();
+        assert_eq!(c.hooks[1].name, "b-2");
+    }
+}

@@ -1,0 +1,275 @@
+//! Events: their kinds and headers, and the Push Hook / Tag Push Hook bodies built from
+//! ref updates.
+
+use std::collections::HashMap;
+
+use git2::{Oid, Repository};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::config::{Config, Flavor, RepositoryInfo};
+use crate::history::{peel_to_commit, History};
+use crate::pusher::Pusher;
+use crate::timefmt::rfc3339;
+use crate::update::{ObjectId, RefKind, RefUpdate};
+
+/// The events git-webhooks sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Push,
+    TagPush,
+    Note,
+    MergeRequest,
+}
+
+impl EventKind {
+    /// Parses a name of the config's `events` list.
+    pub fn from_config(name: &str) -> Option<EventKind> {
+        Some(match name {
+            "push" => EventKind::Push,
+            "tag_push" => EventKind::TagPush,
+            "note" => EventKind::Note,
+            "merge_request" => EventKind::MergeRequest,
+            _ => return None,
+        })
+    }
+
+    /// The name used in config, payloads (`object_kind`) and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Push => "push",
+            EventKind::TagPush => "tag_push",
+            EventKind::Note => "note",
+            EventKind::MergeRequest => "merge_request",
+        }
+    }
+
+    /// The value of the event header, e.g. `Push Hook`.
+    pub fn header(self) -> &'static str {
+        match self {
+            EventKind::Push => "Push Hook",
+            EventKind::TagPush => "Tag Push Hook",
+            EventKind::Note => "Note Hook",
+            EventKind::MergeRequest => "Merge Request Hook",
+        }
+    }
+}
+
+/// One event ready to send: its kind, the ref it is about, and its body.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub kind: EventKind,
+    pub refname: String,
+    pub payload: Value,
+}
+
+impl Event {
+    /// The exact body bytes for a hook of the given flavour (GitLab links commits at
+    /// `{homepage}/-/commit/{id}`).
+    pub fn body(&self, flavor: Flavor, homepage: &str) -> Vec<u8> {
+        if flavor == Flavor::GitLab {
+            if let Some(commits) = self.payload.get("commits").and_then(Value::as_array) {
+                let mut payload = self.payload.clone();
+                let commits: Vec<Value> = commits
+                    .iter()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        let id = c["id"].as_str().unwrap_or_default().to_string();
+                        c["url"] = json!(format!("{homepage}/-/commit/{id}"));
+                        c
+                    })
+                    .collect();
+                payload["commits"] = Value::Array(commits);
+                return serde_json::to_vec(&payload).expect("JSON values serialize");
+            }
+        }
+        serde_json::to_vec(&self.payload).expect("JSON values serialize")
+    }
+}
+
+/// Why an update got no event.
+#[derive(Debug)]
+pub enum BuildError {
+    UnknownObject(String),
+    Git(String),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::UnknownObject(id) => write!(f, "object {id} is not in the repository"),
+            BuildError::Git(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Builds the events of one push, sharing commit details across its refs.
+pub struct Builder<'a> {
+    repo: &'a Repository,
+    history: &'a History<'a>,
+    config: &'a Config,
+    pusher: &'a Pusher,
+    push_options: Value,
+    default_branch: String,
+    commits: HashMap<String, Value>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for the updates of one push.
+    pub fn new(repo: &'a Repository, history: &'a History<'a>, config: &'a Config, pusher: &'a Pusher, push_options: &[String]) -> Builder<'a> {
+        let default_branch = default_branch(repo);
+        Builder { repo, history, config, pusher, push_options: options_object(push_options), default_branch, commits: HashMap::new() }
+    }
+
+    /// The event of one update, or `None` for refs that are neither branches nor tags.
+    pub fn build(&mut self, update: &RefUpdate) -> Result<Option<Event>, BuildError> {
+        let kind = match update.kind() {
+            RefKind::Branch => EventKind::Push,
+            RefKind::Tag => EventKind::TagPush,
+            RefKind::Other => return Ok(None),
+        };
+        for id in [update.old(), update.new()].into_iter().flatten() {
+            if !self.exists(id) && !(Some(id) == update.old() && update.new().is_none()) {
+                return Err(BuildError::UnknownObject(id.to_string()));
+            }
+        }
+        let checkout_sha = update.new().and_then(|n| peel_to_commit(self.repo, n)).map(|c| c.to_string());
+        let (selection, message) = match kind {
+            EventKind::Push => {
+                let selection = self.history.select(update, self.config.max_commits).map_err(|e| BuildError::Git(e.0))?;
+                (selection, Value::Null)
+            }
+            _ => (Default::default(), update.new().map_or(Value::Null, |n| self.tag_message(n))),
+        };
+        let commits: Vec<Value> = selection.newest.iter().map(|id| self.commit(id)).collect::<Result<_, _>>()?;
+        let mut payload = self.head(kind, update, checkout_sha, message);
+        payload.insert("commits".into(), Value::Array(commits));
+        payload.insert("total_commits_count".into(), json!(selection.total));
+        payload.insert("push_options".into(), self.push_options.clone());
+        if kind == EventKind::Push {
+            payload.insert("forced".into(), json!(selection.forced));
+        }
+        Ok(Some(Event { kind, refname: update.name_lossy(), payload: Value::Object(payload) }))
+    }
+
+    fn exists(&self, id: &ObjectId) -> bool {
+        let Ok(oid) = Oid::from_str(id.as_str()) else { return false };
+        self.repo.odb().map(|odb| odb.exists(oid)).unwrap_or(false)
+    }
+
+    fn head(&self, kind: EventKind, update: &RefUpdate, checkout_sha: Option<String>, message: Value) -> Map<String, Value> {
+        let repo = &self.config.repository;
+        let user = &self.pusher;
+        let fields = json!({
+            "object_kind": kind.name(),
+            "event_name": kind.name(),
+            "before": update.before_hex(),
+            "after": update.after_hex(),
+            "ref": update.name_lossy(),
+            "checkout_sha": checkout_sha,
+            "message": message,
+            "user_id": user.id,
+            "user_name": user.name,
+            "user_username": user.name,
+            "user_email": user.email,
+            "user_avatar": "",
+            "project_id": repo.project_id,
+            "project": project(repo, &self.default_branch),
+            "repository": repository(repo),
+        });
+        match fields {
+            Value::Object(map) => map,
+            _ => unreachable!("json! of an object literal"),
+        }
+    }
+
+    fn tag_message(&self, id: &ObjectId) -> Value {
+        let tag = Oid::from_str(id.as_str()).ok().and_then(|oid| self.repo.find_tag(oid).ok());
+        tag.map_or(Value::Null, |t| json!(String::from_utf8_lossy(t.message_bytes().unwrap_or_default())))
+    }
+
+    fn commit(&mut self, id: &str) -> Result<Value, BuildError> {
+        if let Some(c) = self.commits.get(id) {
+            return Ok(c.clone());
+        }
+        let oid = Oid::from_str(id).map_err(|e| BuildError::Git(e.to_string()))?;
+        let commit = self.repo.find_commit(oid).map_err(|_| BuildError::UnknownObject(id.to_string()))?;
+        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+        let title = message.lines().next().unwrap_or_default().to_string();
+        let committed = commit.committer().when();
+        let author = commit.author();
+        let value = json!({
+            "id": id,
+            "message": message,
+            "title": title,
+            "timestamp": rfc3339(committed.seconds(), committed.offset_minutes()),
+            "url": format!("{}/commits/{id}", self.config.repository.homepage),
+            "author": {
+                "name": String::from_utf8_lossy(author.name_bytes()),
+                "email": String::from_utf8_lossy(author.email_bytes()),
+            },
+        });
+        self.commits.insert(id.to_string(), value.clone());
+        Ok(value)
+    }
+}
+
+/// The `repository` block of the seed's samples.
+pub fn repository(repo: &RepositoryInfo) -> Value {
+    json!({
+        "name": repo.name,
+        "url": repo.url,
+        "description": repo.description,
+        "homepage": repo.homepage,
+        "git_http_url": repo.git_http_url,
+        "git_ssh_url": repo.git_ssh_url,
+        "visibility_level": repo.visibility_level,
+    })
+}
+
+/// GitLab's `project` block, for consumers that read it instead of `repository`.
+fn project(repo: &RepositoryInfo, default_branch: &str) -> Value {
+    let path = repo.homepage.split_once("://").map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let path_with_namespace = match path {
+        Some(p) if !p.is_empty() => p.trim_end_matches('/').to_string(),
+        _ => repo.name.clone(),
+    };
+    let namespace = path_with_namespace.rsplit_once('/').map_or("", |(ns, _)| ns).to_string();
+    json!({
+        "id": repo.project_id,
+        "name": repo.name,
+        "description": repo.description,
+        "web_url": repo.homepage,
+        "avatar_url": null,
+        "git_ssh_url": repo.git_ssh_url,
+        "git_http_url": repo.git_http_url,
+        "namespace": namespace,
+        "visibility_level": repo.visibility_level,
+        "path_with_namespace": path_with_namespace,
+        "default_branch": default_branch,
+        "homepage": repo.homepage,
+        "url": repo.url,
+        "ssh_url": repo.git_ssh_url,
+        "http_url": repo.git_http_url,
+    })
+}
+
+/// The branch HEAD names (`main` when HEAD is missing or detached).
+pub fn default_branch(repo: &Repository) -> String {
+    let head = repo.find_reference("HEAD").ok();
+    let target = head.as_ref().and_then(|h| h.symbolic_target_bytes().map(|t| String::from_utf8_lossy(t).into_owned()));
+    target.and_then(|t| t.strip_prefix("refs/heads/").map(str::to_string)).unwrap_or_else(|| "main".into())
+}
+
+/// `git push -o` options as an object: `key=value` gives a string, a bare `key` gives true.
+fn options_object(options: &[String]) -> Value {
+    let map: Map<String, Value> = options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => (k.to_string(), json!(v)),
+            None => (o.clone(), json!(true)),
+        })
+        .collect();
+    Value::Object(map)
+}

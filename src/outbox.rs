@@ -1,0 +1,233 @@
+//! The outbox: deliveries not yet made, and pushes recorded while the config was
+//! broken, kept as files under `GIT_DIR/webhooks/` until they are sent.
+//!
+//! Each file is written atomically (temporary file, fsync, rename) with mode 0600 and
+//! holds the hook's name, never its URL or credentials. One lock file per hook makes
+//! sure only one process sends a hook's deliveries at a time.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::EventKind;
+use crate::timefmt;
+
+/// What started a run; shown in the delivery log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Push,
+    Replay,
+    Test,
+    Redeliver,
+    Send,
+}
+
+/// One event for one hook, with the id it keeps across retries and redeliveries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub hook: String,
+    pub event: EventKind,
+    #[serde(rename = "ref")]
+    pub refname: String,
+    pub created: String,
+    pub trigger: Trigger,
+    pub attempts: u32,
+    pub body: String,
+}
+
+impl Delivery {
+    /// A new delivery with a fresh id.
+    pub fn new(hook: &str, event: EventKind, refname: &str, body: Vec<u8>, trigger: Trigger) -> Delivery {
+        Delivery {
+            id: uuid::Uuid::new_v4().to_string(),
+            hook: hook.to_string(),
+            event,
+            refname: refname.to_string(),
+            created: timefmt::now_utc(),
+            trigger,
+            attempts: 0,
+            body: String::from_utf8(body).expect("bodies are JSON text"),
+        }
+    }
+}
+
+/// A push kept while `webhooks.toml` was broken: enough to build its events later.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordedPush {
+    pub created: String,
+    /// The stdin lines, as bytes (ref names need not be UTF-8).
+    pub lines: Vec<Vec<u8>>,
+    /// Commit tips that existed before the push.
+    pub tips_before: Vec<String>,
+    pub pusher: String,
+    pub push_options: Vec<String>,
+}
+
+/// A delivery read back from its file.
+pub struct Pending {
+    pub path: PathBuf,
+    pub delivery: Delivery,
+}
+
+/// The `webhooks/` directory of one repository.
+#[derive(Clone)]
+pub struct Outbox {
+    root: PathBuf,
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// A file name that sorts in creation order.
+fn ordered_name(suffix: &str) -> String {
+    let seq = SEQUENCE.fetch_add(1, Ordering::SeqCst);
+    format!("{:016}-{:08}-{seq:06}-{suffix}.json", timefmt::now_millis(), std::process::id())
+}
+
+/// A name safe for a file: the hook name with unusual bytes replaced.
+fn file_key(hook: &str) -> String {
+    let safe: String = hook.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    if safe.starts_with('.') || safe.is_empty() {
+        format!("_{safe}")
+    } else {
+        safe
+    }
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("outbox files live in a directory");
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::SeqCst)));
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+impl Outbox {
+    /// The outbox of the repository at `git_dir`.
+    pub fn new(git_dir: &Path) -> Outbox {
+        Outbox { root: git_dir.join("webhooks") }
+    }
+
+    /// The directory holding everything the hook writes.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn hook_dir(&self, hook: &str) -> PathBuf {
+        self.root.join("outbox").join(file_key(hook))
+    }
+
+    fn pushes_dir(&self) -> PathBuf {
+        self.root.join("pushes")
+    }
+
+    /// Waits until `deadline` for the exclusive right to send `name`'s deliveries.
+    pub fn lock(&self, name: &str, deadline: Instant) -> Option<File> {
+        let dir = self.root.join("locks");
+        fs::create_dir_all(&dir).ok()?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(dir.join(file_key(name))).ok()?;
+        loop {
+            if file.try_lock().is_ok() {
+                return Some(file);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Keeps a delivery for later; returns its file.
+    pub fn put(&self, delivery: &Delivery) -> std::io::Result<PathBuf> {
+        let path = self.hook_dir(&delivery.hook).join(ordered_name(&delivery.id));
+        write_private(&path, &serde_json::to_vec(delivery).expect("deliveries serialize"))?;
+        Ok(path)
+    }
+
+    /// Rewrites a kept delivery (its attempt count changed).
+    pub fn update(&self, pending: &Pending) -> std::io::Result<()> {
+        write_private(&pending.path, &serde_json::to_vec(&pending.delivery).expect("deliveries serialize"))
+    }
+
+    /// Forgets a delivery that has been made.
+    pub fn remove(&self, pending: &Pending) -> std::io::Result<()> {
+        fs::remove_file(&pending.path)
+    }
+
+    /// The kept deliveries of one hook, oldest first. Files that cannot be read are set
+    /// aside (renamed `*.corrupt`) and reported in the second list.
+    pub fn pending(&self, hook: &str) -> (Vec<Pending>, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut pending = Vec::new();
+        for path in json_files(&self.hook_dir(hook)) {
+            let parsed = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Delivery>(&b).ok());
+            match parsed {
+                Some(delivery) => pending.push(Pending { path, delivery }),
+                None => problems.push(set_aside(&path)),
+            }
+        }
+        (pending, problems)
+    }
+
+    /// The hook names that have kept deliveries, as stored in their files.
+    pub fn hooks_with_pending(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(self.root.join("outbox")) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                json_files(&e.path()).first().and_then(|p| fs::read(p).ok()).and_then(|b| serde_json::from_slice::<Delivery>(&b).ok()).map(|d| d.hook)
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Records a push whose events cannot be built now.
+    pub fn put_push(&self, push: &RecordedPush) -> std::io::Result<PathBuf> {
+        let path = self.pushes_dir().join(ordered_name("push"));
+        write_private(&path, &serde_json::to_vec(push).expect("pushes serialize"))?;
+        Ok(path)
+    }
+
+    /// The recorded pushes, oldest first, with their files; unreadable ones are set aside.
+    pub fn recorded_pushes(&self) -> (Vec<(PathBuf, RecordedPush)>, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut pushes = Vec::new();
+        for path in json_files(&self.pushes_dir()) {
+            match fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+                Some(push) => pushes.push((path, push)),
+                None => problems.push(set_aside(&path)),
+            }
+        }
+        (pushes, problems)
+    }
+}
+
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    files.sort();
+    files
+}
+
+fn set_aside(path: &Path) -> String {
+    let aside = path.with_extension("corrupt");
+    match fs::rename(path, &aside) {
+        Ok(()) => format!("{} could not be read and was set aside as {}", path.display(), aside.display()),
+        Err(e) => format!("{} could not be read or set aside: {e}", path.display()),
+    }
+}

@@ -1,0 +1,93 @@
+//! What `check` prints: the merged settings with where each came from, hooks with
+//! secrets masked, and the warnings worth acting on.
+
+use std::fmt::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::config::{Config, Flavor};
+
+/// The merged config as text, secrets masked.
+pub fn describe(config: &Config, git_dir: &Path) -> String {
+    let mut s = String::new();
+    if config.files.is_empty() {
+        let _ = writeln!(s, "no config file: {} does not exist", git_dir.join(crate::config::FILE_NAME).display());
+    }
+    for file in &config.files {
+        let _ = writeln!(s, "config file: {}", file.display());
+    }
+    let r = &config.repository;
+    let _ = writeln!(s, "[repository]");
+    let fields = [
+        ("name", r.name.clone()),
+        ("project_id", r.project_id.to_string()),
+        ("description", r.description.clone()),
+        ("homepage", r.homepage.clone()),
+        ("url", r.url.clone()),
+        ("git_http_url", r.git_http_url.clone()),
+        ("git_ssh_url", r.git_ssh_url.clone()),
+        ("visibility_level", r.visibility_level.to_string()),
+    ];
+    for (key, value) in fields {
+        let origin = config.origins.get(key).map_or_else(|| "default".to_string(), |p| p.display().to_string());
+        let _ = writeln!(s, "  {key} = {value:?}  ({origin})");
+    }
+    let _ = writeln!(s, "[payload] max_commits = {}", config.max_commits);
+    let _ = writeln!(s, "[delivery] budget = {}s", config.budget.as_secs_f64());
+    for (name, user) in &config.users {
+        let _ = writeln!(s, "[users.{name}] email = {:?}, id = {}", user.email, user.id);
+    }
+    let _ = writeln!(s, "{} hook(s)", config.hooks.len());
+    for h in &config.hooks {
+        let events: Vec<&str> = h.events.iter().map(|e| e.name()).collect();
+        let flavor = match h.flavor {
+            Flavor::AtomGit => "atomgit",
+            Flavor::GitLab => "gitlab",
+        };
+        let _ = writeln!(s, "  {}  {}  ({})", h.name, h.url.display(), h.origin.display());
+        let _ = writeln!(s, "    events: {}; flavor: {flavor}; timeout: {}s", events.join(", "), h.timeout.as_secs_f64());
+        if !h.branches.is_empty() {
+            let _ = writeln!(s, "    branches: {}", h.branches.join(", "));
+        }
+        if !h.tags.is_empty() {
+            let _ = writeln!(s, "    tags: {}", h.tags.join(", "));
+        }
+        for (name, _) in &h.headers {
+            let _ = writeln!(s, "    header: {name}");
+        }
+        for (key, source) in &h.secret_sources {
+            let _ = writeln!(s, "    {key}: ******** ({source})");
+        }
+        if h.ca_pem.is_some() {
+            let _ = writeln!(s, "    ca_file: set");
+        }
+        if !h.tls_verify {
+            let _ = writeln!(s, "    tls_verify: false");
+        }
+    }
+    s
+}
+
+/// Warnings: secrets readable by others, secrets sent in clear text, TLS checks off.
+pub fn warnings(config: &Config) -> Vec<String> {
+    let mut w = config.warnings.clone();
+    for h in &config.hooks {
+        let literal = h.secret_sources.iter().any(|(_, source)| source == "literal" || source.starts_with("credentials"));
+        let world_readable = std::fs::metadata(&h.origin).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
+        if literal && world_readable {
+            w.push(format!(
+                "hook '{}': {} holds literal secrets and is readable by every user; chmod 600 it or use {{ env = \"NAME\" }} / {{ file = \"PATH\" }}",
+                h.name,
+                h.origin.display()
+            ));
+        }
+        let sends_secret = h.token.is_some() || h.target.basic.is_some();
+        if sends_secret && !h.target.https {
+            w.push(format!("hook '{}': a token or password is sent over plain http; use https", h.name));
+        }
+        if !h.tls_verify {
+            w.push(format!("hook '{}': tls_verify = false: TLS certificates are not checked", h.name));
+        }
+    }
+    w
+}

@@ -1,0 +1,89 @@
+//! One HTTP attempt: the per-hook agent (TLS roots, keep-alive, no redirects) and the
+//! outcome of a POST as data.
+
+use std::io::Read;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::Agent;
+
+use crate::config::Hook;
+use crate::request::Request;
+
+/// How one attempt ended. A 500 answer is an outcome, not an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    Delivered { status: u16 },
+    Failed { status: Option<u16>, error: String, retry: bool, retry_after: Option<Duration> },
+}
+
+/// The system's trust store, read once.
+fn system_roots() -> &'static Vec<Certificate<'static>> {
+    static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        rustls_native_certs::load_native_certs().certs.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()).collect()
+    })
+}
+
+/// An agent for one hook: its trust roots, keep-alive across its deliveries, redirects
+/// returned as answers instead of followed, proxies from the environment.
+pub fn agent(hook: &Hook) -> Agent {
+    let mut tls = TlsConfig::builder().disable_verification(!hook.tls_verify);
+    if hook.target.https {
+        let mut roots = system_roots().clone();
+        if let Some(pem) = &hook.ca_pem {
+            roots.extend(ureq::tls::parse_pem(pem).filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            }));
+        }
+        tls = tls.root_certs(RootCerts::new_with_certs(&roots));
+    }
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(crate::request::USER_AGENT)
+        .tls_config(tls.build())
+        .build()
+        .into()
+}
+
+/// POSTs `request`, giving up after `timeout` (connecting included).
+pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
+    let mut builder = agent.post(&request.url).config().timeout_global(Some(timeout)).build();
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    match builder.send(&request.body[..]) {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+            // Reading the answer lets the connection be reused for the next event.
+            let _ = std::io::copy(&mut response.body_mut().as_reader().take(1 << 20), &mut std::io::sink());
+            match status {
+                200..=299 => Attempt::Delivered { status },
+                300..=399 => Attempt::Failed { status: Some(status), error: format!("HTTP {status} redirect (not followed; point the hook at the final URL)"), retry: false, retry_after: None },
+                429 | 500..=599 => Attempt::Failed { status: Some(status), error: format!("HTTP {status}"), retry: true, retry_after },
+                _ => Attempt::Failed { status: Some(status), error: format!("HTTP {status}"), retry: false, retry_after: None },
+            }
+        }
+        Err(e) => Attempt::Failed { status: None, error: describe(&e), retry: true, retry_after: None },
+    }
+}
+
+/// A short reason for a transport error.
+fn describe(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Timeout(_) => "timed out".into(),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        ureq::Error::Io(e) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".into(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
+            _ => format!("I/O error: {e}"),
+        },
+        other => other.to_string(),
+    }
+}

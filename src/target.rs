@@ -1,0 +1,156 @@
+//! Where a hook sends: the URL template with its secret placeholders, and the
+//! resolved target (URL without credentials, Basic auth, host) it sends to.
+
+use std::collections::BTreeMap;
+
+use crate::secret::Secret;
+
+/// A hook's `url` as written, with `{NAME}` placeholders filled from `url_variables`.
+#[derive(Debug)]
+pub struct UrlTemplate {
+    template: String,
+    variables: BTreeMap<String, Secret>,
+}
+
+/// A resolved URL, ready for a request.
+#[derive(Debug)]
+pub struct Target {
+    /// The URL to request: placeholders filled, credentials removed.
+    pub url: String,
+    host: String,
+    /// HTTP Basic credentials taken from the URL's userinfo, percent-decoded.
+    pub basic: Option<(String, Secret)>,
+    query: Option<Secret>,
+    /// True for `https`.
+    pub https: bool,
+}
+
+impl Target {
+    /// The host name, used as a hook's default name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The secret parts of the URL (password, query string) for scrubbing output.
+    pub fn secret_values(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.query.iter().map(Secret::expose).collect();
+        v.extend(self.basic.iter().map(|(_, p)| p.expose()));
+        v
+    }
+}
+
+impl UrlTemplate {
+    /// Pairs a template with the variables it may use.
+    pub fn new(template: String, variables: BTreeMap<String, Secret>) -> UrlTemplate {
+        UrlTemplate { template, variables }
+    }
+
+    /// The URL as it may be shown: no userinfo, no query, no fragment, placeholders unfilled.
+    pub fn display(&self) -> String {
+        Self::display_of(&self.template)
+    }
+
+    /// Like [`UrlTemplate::display`] for any URL-like text.
+    pub fn display_of(url: &str) -> String {
+        let cut = url.find(['?', '#']).unwrap_or(url.len());
+        let url = &url[..cut];
+        let Some(scheme_end) = url.find("://") else { return url.to_string() };
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        format!("{}://{}{}", &url[..scheme_end], host, &rest[authority_end..])
+    }
+
+    fn placeholders(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut rest = self.template.as_str();
+        while let Some(start) = rest.find('{') {
+            let Some(len) = rest[start..].find('}') else { break };
+            names.push(&rest[start + 1..start + len]);
+            rest = &rest[start + len + 1..];
+        }
+        names
+    }
+
+    /// Variables that no placeholder uses.
+    pub fn unused_variables(&self) -> Vec<String> {
+        let used = self.placeholders();
+        self.variables.keys().filter(|k| !used.contains(&k.as_str())).cloned().collect()
+    }
+
+    /// The variables' values.
+    pub fn secret_values(&self) -> Vec<&str> {
+        self.variables.values().map(Secret::expose).collect()
+    }
+
+    /// True when the template carries userinfo.
+    pub fn has_credentials(&self) -> bool {
+        let rest = self.template.split_once("://").map_or("", |(_, r)| r);
+        rest.split(['/', '?', '#']).next().is_some_and(|a| a.contains('@'))
+    }
+
+    /// Fills the placeholders and splits off the credentials.
+    pub fn resolve(&self) -> Result<Target, String> {
+        let mut filled = self.template.clone();
+        for name in self.placeholders() {
+            let value = self.variables.get(name).ok_or_else(|| {
+                format!("the url uses {{{name}}} but url_variables has no {name}")
+            })?;
+            filled = filled.replace(&format!("{{{name}}}"), value.expose());
+        }
+        let shown = self.display();
+        let mut url = url::Url::parse(&filled).map_err(|e| format!("\"{shown}\" is not a valid URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("\"{shown}\" must start with http:// or https://"));
+        }
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("\"{shown}\" has no host"))?;
+        let host = host.to_string();
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let basic = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decode(url.username()), Secret::new(decode(url.password().unwrap_or("")))));
+        let query = url.query().filter(|q| !q.is_empty()).map(Secret::new);
+        url.set_username("").map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
+        url.set_password(None).map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
+        let https = url.scheme() == "https";
+        Ok(Target { url: url.to_string(), host, basic, query, https })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(url: &str, vars: &[(&str, &str)]) -> UrlTemplate {
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), Secret::new(*v))).collect();
+        UrlTemplate::new(url.into(), vars)
+    }
+
+    #[test]
+    fn credentials_become_basic_auth_percent_decoded() {
+        let t = template("http://al%40ice:p%3Ass@host:8080/job?token=abc", &[]).resolve().unwrap();
+        assert_eq!(t.url, "http://host:8080/job?token=abc");
+        let (user, pass) = t.basic.as_ref().unwrap();
+        assert_eq!((user.as_str(), pass.expose()), ("al@ice", "p:ss"));
+        assert_eq!(t.secret_values(), vec!["token=abc", "p:ss"]);
+    }
+
+    #[test]
+    fn display_drops_userinfo_query_and_fragment() {
+        let shown = UrlTemplate::display_of("https://u:p@h.example/a/{T}?q=1#f");
+        assert_eq!(shown, "https://h.example/a/{T}");
+    }
+
+    #[test]
+    fn placeholders_are_filled_from_variables() {
+        let t = template("https://chat.example/hooks/{TOKEN}", &[("TOKEN", "s3cr3t")]);
+        assert_eq!(t.resolve().unwrap().url, "https://chat.example/hooks/s3cr3t");
+        assert!(template("https://x/{NOPE}", &[]).resolve().unwrap_err().contains("NOPE"));
+    }
+
+    #[test]
+    fn only_http_urls_with_hosts_are_accepted() {
+        assert!(template("ftp://x/", &[]).resolve().is_err());
+        assert!(template("not a url", &[]).resolve().is_err());
+    }
+}
