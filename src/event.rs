@@ -11,7 +11,7 @@ use crate::config::{Config, Flavor, RepositoryInfo};
 use crate::history::{peel_to_commit, History};
 use crate::pusher::Pusher;
 use crate::timefmt::rfc3339;
-use crate::update::{ObjectId, RefKind, RefUpdate};
+use crate::update::{Change, ObjectId, RefKind, RefUpdate};
 
 /// The events git-webhooks sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,18 +129,22 @@ impl<'a> Builder<'a> {
             RefKind::Tag => EventKind::TagPush,
             RefKind::Other => return Ok(None),
         };
-        for id in [update.old(), update.new()].into_iter().flatten() {
-            if !self.exists(id) && !(Some(id) == update.old() && update.new().is_none()) {
-                return Err(BuildError::UnknownObject(id.to_string()));
-            }
+        // A deleted ref's old object may be gone already; every other id must be known.
+        let must_exist = match &update.change {
+            Change::Create { new } => vec![new],
+            Change::Update { old, new } => vec![old, new],
+            Change::Delete { .. } => vec![],
+        };
+        if let Some(unknown) = must_exist.into_iter().find(|id| !self.exists(id)) {
+            return Err(BuildError::UnknownObject(unknown.to_string()));
         }
-        let checkout_sha = update.new().and_then(|n| peel_to_commit(self.repo, n)).map(|c| c.to_string());
+        let checkout_sha = update.new_id().and_then(|n| peel_to_commit(self.repo, n)).map(|c| c.to_string());
         let (selection, message) = match kind {
             EventKind::Push => {
                 let selection = self.history.select(update, self.config.max_commits).map_err(|e| BuildError::Git(e.0))?;
                 (selection, Value::Null)
             }
-            _ => (Default::default(), update.new().map_or(Value::Null, |n| self.tag_message(n))),
+            _ => (Default::default(), update.new_id().map_or(Value::Null, |n| self.tag_message(n))),
         };
         let commits: Vec<Value> = selection.newest.iter().map(|id| self.commit(id)).collect::<Result<_, _>>()?;
         let mut payload = self.head(kind, update, checkout_sha, message);

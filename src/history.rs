@@ -61,7 +61,7 @@ pub fn tips_before(repo: &Repository, updates: &[RefUpdate]) -> Result<Vec<Strin
             tips.push(commit.id().to_string());
         }
     }
-    for old in updates.iter().filter_map(RefUpdate::old) {
+    for old in updates.iter().filter_map(RefUpdate::old_id) {
         tips.extend(peel_to_commit(repo, old).map(|c| c.to_string()));
     }
     tips.sort_unstable();

@@ -46,13 +46,11 @@ pub fn run(bind: &str, port: u16, count: Option<usize>, status: u16, out: &Outpu
     out.info(&format!("listening on http://{addr}/ ; put this URL in a [[hook]] of webhooks.toml (Ctrl-C to stop)"));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || accept(listener, status, tx));
-    let mut seen = 0;
-    for request in rx {
+    for (seen, request) in rx.into_iter().enumerate() {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", request.show());
         let _ = stdout.flush();
-        seen += 1;
-        if count.is_some_and(|c| seen >= c) {
+        if count.is_some_and(|c| seen + 1 >= c) {
             break;
         }
     }

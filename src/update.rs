@@ -54,7 +54,7 @@ pub struct RefUpdate {
 
 impl RefUpdate {
     /// The object the ref pointed at before, if it existed.
-    pub fn old(&self) -> Option<&ObjectId> {
+    pub fn old_id(&self) -> Option<&ObjectId> {
         match &self.change {
             Change::Update { old, .. } | Change::Delete { old } => Some(old),
             Change::Create { .. } => None,
@@ -62,7 +62,7 @@ impl RefUpdate {
     }
 
     /// The object the ref points at now, unless it was deleted.
-    pub fn new(&self) -> Option<&ObjectId> {
+    pub fn new_id(&self) -> Option<&ObjectId> {
         match &self.change {
             Change::Create { new } | Change::Update { new, .. } => Some(new),
             Change::Delete { .. } => None,
@@ -71,19 +71,19 @@ impl RefUpdate {
 
     /// `before` as the payload shows it: the old id or zeros of the repository's id length.
     pub fn before_hex(&self) -> String {
-        self.hex_or_zeros(self.old())
+        self.hex_or_zeros(self.old_id())
     }
 
     /// `after` as the payload shows it: the new id or zeros.
     pub fn after_hex(&self) -> String {
-        self.hex_or_zeros(self.new())
+        self.hex_or_zeros(self.new_id())
     }
 
     fn hex_or_zeros(&self, id: Option<&ObjectId>) -> String {
         match id {
             Some(id) => id.to_string(),
             None => {
-                let len = self.old().or(self.new()).map_or(40, |id| id.0.len());
+                let len = self.old_id().or(self.new_id()).map_or(40, |id| id.0.len());
                 "0".repeat(len)
             }
         }

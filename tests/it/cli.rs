@@ -1,0 +1,123 @@
+//! The operator's commands: replay, test, check, log, listen, completions.
+
+use crate::support::*;
+
+#[test]
+fn replay_dry_run_prints_one_json_document_per_event_without_any_hook() {
+    let repo = Repo::new();
+    let a = repo.commit("one");
+    repo.git(&["tag", "v1"]);
+    let b = repo.commit("two");
+    repo.push(&["origin", "main", "v1"]);
+    let input = format!("{a} {b} refs/heads/main\n{ZERO} {a} refs/tags/v1\n{ZERO} {a} refs/notes/x\n");
+    let events = repo.dry_run(&input);
+    assert_eq!(events.len(), 2);
+    assert_eq!(commit_ids(&events[0]), vec![b.clone()]);
+    assert_eq!(events[1]["object_kind"], "tag_push");
+    let single = repo.run(&["replay", "--dry-run", &a, &b, "refs/heads/main"], "");
+    assert_eq!(String::from_utf8(single.stdout).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn replay_of_a_creation_excludes_commits_other_refs_already_had() {
+    let repo = Repo::new();
+    repo.commits("base", 3);
+    repo.push(&["origin", "main"]);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let t = repo.commit("topic");
+    repo.push(&["origin", "topic"]);
+    let events = repo.dry_run(&format!("{ZERO} {t} refs/heads/topic\n"));
+    assert_eq!(commit_ids(&events[0]), vec![t]);
+}
+
+#[test]
+fn bad_stdin_lines_are_reported_and_the_rest_still_sent() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let a = repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let missing = "1234567890123456789012345678901234567890";
+    let input = format!("garbage\n{ZERO} {missing} refs/heads/x\n{ZERO} {a} refs/heads/main\n{ZERO} zz refs/heads/y\n");
+    let out = repo.run(&["hook"], &input);
+    let err = stderr(&out);
+    assert!(err.contains("stdin line 1"), "{err}");
+    assert!(err.contains("stdin line 4"), "{err}");
+    assert!(err.contains(missing) && err.contains("not in the repository"), "{err}");
+    assert_eq!(receiver.wait_for(2).len(), 2);
+}
+
+#[test]
+fn test_sends_the_default_branchs_latest_commits() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    repo.commits("c", 5);
+    std::fs::remove_file(repo.bare.join("hooks/post-receive")).unwrap();
+    repo.push(&["origin", "main"]);
+    let out = repo.run(&["test", "--hook", "ci"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = receiver.wait_for(1)[0].json();
+    assert_eq!(e["ref"], "refs/heads/main");
+    assert_eq!(e["total_commits_count"], 3);
+    let missing = repo.run(&["test", "--hook", "nope"], "");
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("ci"));
+}
+
+#[test]
+fn check_lists_hooks_with_secrets_masked_and_fails_on_errors() {
+    let repo = Repo::new();
+    repo.config("[[hook]]\nname = \"ci\"\nurl = \"http://u:pw-s3cret@ci.example.com/b?t=q-s3cret\"\ntoken = \"tok-s3cret\"\n");
+    let out = repo.run(&["check"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(all.contains("ci  http://ci.example.com/b"), "{all}");
+    assert!(all.contains("token: ********"), "{all}");
+    assert!(!all.contains("s3cret"), "{all}");
+    assert!(all.contains("plain http"), "{all}");
+    repo.config("[[hook]]\nurl = \"nope\"\n");
+    let out = repo.run(&["check"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("webhooks.toml:2: key `url`"), "{}", stderr(&out));
+}
+
+#[test]
+fn log_shows_recent_deliveries() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let out = repo.run(&["log", "--json"], "");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["trigger"], "push");
+    assert_eq!(lines[0]["hook"], "ci");
+    let id = receiver.requests()[0].header("X-AtomGit-Delivery").unwrap().to_string();
+    assert_eq!(lines[0]["delivery"], id.as_str());
+    let table = repo.run(&["log"], "");
+    assert!(String::from_utf8_lossy(&table.stdout).contains("refs/heads/main"));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let repo = Repo::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = repo.run(&["completions", shell], "");
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("redeliver"), "{shell}");
+    }
+    let man = repo.run(&["man"], "");
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH"));
+}
+
+#[test]
+fn the_demo_runs_and_shows_delivered_events() {
+    let repo = Repo::new();
+    let out = repo.command(BIN, repo.dir.path()).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Push Hook") && text.contains("Tag Push Hook"), "{text}");
+}

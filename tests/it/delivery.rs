@@ -1,0 +1,219 @@
+//! Delivery: ids, retries, budget, outbox and redelivery against misbehaving receivers.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+fn ids(requests: &[Request]) -> Vec<String> {
+    requests.iter().map(|r| r.header("X-AtomGit-Delivery").unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_500_500_200_receiver_gets_the_same_delivery_id_three_times() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::Status(500), Answer::Status(502)]);
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    let got = receiver.wait_for(3);
+    assert_eq!(got.len(), 3, "{}", stderr(&out));
+    let ids = ids(&got);
+    assert!(ids.iter().all(|i| i == &ids[0]));
+    assert_eq!(got[0].header("Idempotency-Key"), Some(ids[0].as_str()));
+    assert_eq!(ids[0].len(), 36);
+    assert!(stderr(&out).contains("delivered 1 event (200)"), "{}", stderr(&out));
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::WithHeader(429, "Retry-After", "1")]);
+    repo.commit("one");
+    let start = Instant::now();
+    repo.push(&["origin", "main"]);
+    assert_eq!(receiver.wait_for(2).len(), 2);
+    assert!(start.elapsed() >= Duration::from_secs(1));
+}
+
+#[test]
+fn a_redirect_is_kept_not_followed() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::WithHeader(302, "Location", "/elsewhere")]);
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let got = receiver.requests();
+    assert_eq!(got.len(), 1, "redirects must not be followed");
+    assert!(stderr(&out).contains("302"), "{}", stderr(&out));
+    let pending = repo.run(&["redeliver", "--dry-run"], "");
+    assert_eq!(String::from_utf8_lossy(&pending.stdout).lines().count(), 1);
+    repo.run(&["redeliver"], "");
+    let got = receiver.wait_for(2);
+    assert_eq!(ids(&got)[0], ids(&got)[1]);
+}
+
+#[test]
+fn a_silent_receiver_cannot_hold_the_push_past_the_budget() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    receiver.always(Answer::Silent);
+    repo.config(&format!("[delivery]\nbudget = 2\n\n[[hook]]\nname = \"slow\"\nurl = \"{}\"\ntimeout = 30\n", receiver.url("/")));
+    repo.commit("one");
+    let start = Instant::now();
+    let out = repo.push(&["origin", "main"]);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(6), "push took {took:?}");
+    assert!(stderr(&out).contains("kept for `git-webhooks redeliver`"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_connection_reset_mid_answer_is_retried() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::Reset]);
+    repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let got = receiver.wait_for(2);
+    assert_eq!(got.len(), 2);
+    assert_eq!(ids(&got)[0], ids(&got)[1]);
+}
+
+#[test]
+fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
+    let repo = Repo::new();
+    // A port nobody listens on: take one and close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    repo.hook_to(&format!("http://127.0.0.1:{port}/"));
+    let mut heads = Vec::new();
+    for i in 0..4 {
+        heads.push(repo.commit(&format!("c{i}")));
+        let out = repo.push(&["origin", "main"]);
+        assert!(stderr(&out).contains("connection refused"), "{}", stderr(&out));
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    drop(listener);
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let out = repo.run(&["redeliver"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = receiver.wait_for(4);
+    let afters: Vec<String> = got.iter().map(|r| r.json()["after"].as_str().unwrap().to_string()).collect();
+    assert_eq!(afters, heads);
+    let again = repo.run(&["redeliver"], "");
+    assert!(again.status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(receiver.requests().len(), 4);
+    let files: Vec<_> = walk(&repo.bare.join("webhooks/outbox"));
+    assert!(files.iter().all(|f| !f.extension().is_some_and(|e| e == "json")), "{files:?}");
+}
+
+#[test]
+fn a_later_push_sends_the_backlog_first() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::Status(400)]);
+    let first = repo.commit("first");
+    repo.push(&["origin", "main"]);
+    let second = repo.commit("second");
+    repo.push(&["origin", "main"]);
+    let got = receiver.wait_for(3);
+    let afters: Vec<String> = got.iter().map(|r| r.json()["after"].as_str().unwrap().to_string()).collect();
+    assert_eq!(afters, vec![first.clone(), first, second]);
+}
+
+#[test]
+fn outbox_files_are_private_and_hold_no_url_or_credentials() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    repo.config(&format!("[[hook]]\nname = \"down\"\nurl = \"http://user:pw-s3cret@127.0.0.1:{port}/p?q=q-s3cret\"\ntoken = \"tok-s3cret\"\n"));
+    repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let files = walk(&repo.bare.join("webhooks"));
+    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "json")));
+    for f in files {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f:?}");
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(!text.contains("s3cret") && !text.contains(&port.to_string()), "{f:?}: {text}");
+    }
+}
+
+#[test]
+fn a_corrupt_outbox_file_is_set_aside_not_fatal() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let dir = repo.bare.join("webhooks/outbox/ci");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("0000000000000001-00000001-000000-x.json"), "{not json").unwrap();
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    assert!(stderr(&out).contains("set aside"), "{}", stderr(&out));
+    assert_eq!(receiver.wait_for(1).len(), 1);
+    assert!(dir.join("0000000000000001-00000001-000000-x.corrupt").exists());
+}
+
+#[test]
+fn concurrent_pushes_and_redelivers_deliver_every_event_exactly_once() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    // Flapping: every third answer fails.
+    receiver.script(&[Answer::Status(503), Answer::Status(200), Answer::Status(200)].repeat(6));
+    repo.commit("base");
+    repo.push(&["origin", "main"]);
+    let expected = 5;
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let repo = &repo;
+            s.spawn(move || {
+                let input = repo.git(&["rev-parse", "HEAD"]);
+                let line = format!("{ZERO} {input} refs/heads/c{i}\n");
+                repo.run(&["replay"], &line);
+                repo.run(&["redeliver"], "");
+            });
+        }
+    });
+    repo.run(&["redeliver"], "");
+    let got = receiver.wait_for(expected);
+    let mut delivered = ids(&got);
+    let total = delivered.len();
+    delivered.sort();
+    delivered.dedup();
+    assert_eq!(delivered.len(), expected, "every event arrives");
+    assert!(total >= expected);
+    let log = repo.run(&["log", "-n", "1000", "--json"], "");
+    let ok: Vec<String> = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["status"] == 200)
+        .map(|v| v["delivery"].as_str().unwrap().to_string())
+        .collect();
+    let mut unique = ok.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ok.len(), unique.len(), "no delivery succeeded twice");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

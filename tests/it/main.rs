@@ -1,0 +1,7 @@
+//! Integration tests: the built binary against real repositories, pushes and receivers.
+
+mod support;
+
+mod cli;
+mod delivery;
+mod push;
