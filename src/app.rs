@@ -33,23 +33,45 @@ pub fn run(global: Global, command: Command) -> u8 {
             Ok(()) => 0,
             Err(e) => fail(&out, &format!("cannot write the man page: {e}")),
         },
-        Command::Listen { port, bind, count, status } => listen::run(&bind, port, count, status, &out),
+        Command::Listen {
+            port,
+            bind,
+            count,
+            status,
+        } => listen::run(&bind, port, count, status, &out),
         Command::Demo => demo::run(&out),
         command => {
             let is_hook = matches!(command, Command::Hook);
             let repo = match open_repository(global.repo.as_deref()) {
                 Ok(r) => r,
                 // A hook's exit code changes nothing for the push; say what is wrong and go.
-                Err(e) => return if is_hook { out.error(&e); 0 } else { fail(&out, &e) },
+                Err(e) => {
+                    return if is_hook {
+                        out.error(&e);
+                        0
+                    } else {
+                        fail(&out, &e)
+                    }
+                }
             };
-            let ctx = Context { git_dir: repo.path().to_path_buf(), outbox: Outbox::new(repo.path()), repo, out };
+            let ctx = Context {
+                git_dir: repo.path().to_path_buf(),
+                outbox: Outbox::new(repo.path()),
+                repo,
+                out,
+            };
             match command {
                 Command::Hook => {
                     let input = read_stdin(&ctx.out);
                     ctx.push(&input, Trigger::Push);
                     0
                 }
-                Command::Replay { dry_run, old, new, refname } => {
+                Command::Replay {
+                    dry_run,
+                    old,
+                    new,
+                    refname,
+                } => {
                     let input = match (old, new, refname) {
                         (Some(o), Some(n), Some(r)) => format!("{o} {n} {r}\n").into_bytes(),
                         _ => read_stdin(&ctx.out),
@@ -86,7 +108,10 @@ fn read_stdin(out: &Output) -> Vec<u8> {
 
 /// Opens `--repo`, else `$GIT_DIR`, else the current directory.
 fn open_repository(flag: Option<&Path>) -> Result<Repository, String> {
-    let path = flag.map(Path::to_path_buf).or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("."));
+    let path = flag
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
     Repository::open(&path).map_err(|e| {
         let text = e.message().to_string();
         if text.contains("objectformat") || text.contains("extension") {
@@ -115,7 +140,8 @@ impl Context {
         let (updates, bad) = update::parse_input(input);
         for (line, text, error) in bad {
             let shown: String = text.chars().take(120).collect();
-            self.out.error(&format!("stdin line {line} skipped: {error}: {shown:?}"));
+            self.out
+                .error(&format!("stdin line {line} skipped: {error}: {shown:?}"));
         }
         updates
     }
@@ -131,11 +157,20 @@ impl Context {
             }
         };
         for hook in config.hooks.iter().filter(|h| !h.tls_verify) {
-            self.out.warn(&format!("{}: TLS certificate verification is disabled (tls_verify = false)", hook.name));
+            self.out.warn(&format!(
+                "{}: TLS certificate verification is disabled (tls_verify = false)",
+                hook.name
+            ));
         }
         self.flush_recorded_pushes(&config);
         let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
-        let events = self.build_events(&config, &wanted, None, &Pusher::from_env(&config.users), &pusher::push_options());
+        let events = self.build_events(
+            &config,
+            &wanted,
+            None,
+            &Pusher::from_env(&config.users),
+            &pusher::push_options(),
+        );
         let jobs = self.jobs(&config, &events, trigger);
         if jobs.is_empty() {
             return 0;
@@ -145,7 +180,12 @@ impl Context {
     }
 
     fn run(&self, trigger: Trigger, budget: Duration, keep: bool) -> Run<'_> {
-        Run { outbox: &self.outbox, trigger, deadline: Instant::now() + budget, keep }
+        Run {
+            outbox: &self.outbox,
+            trigger,
+            deadline: Instant::now() + budget,
+            keep,
+        }
     }
 
     fn print_reports(&self, reports: &[Report]) -> u8 {
@@ -188,16 +228,28 @@ impl Context {
 
     /// Turns pushes recorded while the config was broken into outbox deliveries.
     fn flush_recorded_pushes(&self, config: &Config) {
-        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + Duration::from_secs(5)) else { return };
+        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + Duration::from_secs(5)) else {
+            return;
+        };
         let (pushes, problems) = self.outbox.recorded_pushes();
         for problem in problems {
             self.out.warn(&problem);
         }
         for (path, push) in pushes {
             let input = push.lines.join(&b'\n');
-            let updates: Vec<RefUpdate> = self.parse(&input).into_iter().filter(|u| wanted_by_any(config, u)).collect();
+            let updates: Vec<RefUpdate> = self
+                .parse(&input)
+                .into_iter()
+                .filter(|u| wanted_by_any(config, u))
+                .collect();
             let pusher = Pusher::named(push.pusher.clone(), &config.users);
-            let events = self.build_events(config, &updates, Some(push.tips_before.clone()), &pusher, &push.push_options);
+            let events = self.build_events(
+                config,
+                &updates,
+                Some(push.tips_before.clone()),
+                &pusher,
+                &push.push_options,
+            );
             let mut kept = true;
             for (_, deliveries) in self.jobs(config, &events, Trigger::Push) {
                 for delivery in deliveries {
@@ -210,12 +262,23 @@ impl Context {
         }
     }
 
-    fn build_events(&self, config: &Config, updates: &[RefUpdate], tips: Option<Vec<String>>, pusher: &Pusher, options: &[String]) -> Vec<Event> {
-        let creates_branch = updates.iter().any(|u| u.kind() == RefKind::Branch && !matches!(u.change, Change::Delete { .. }));
+    fn build_events(
+        &self,
+        config: &Config,
+        updates: &[RefUpdate],
+        tips: Option<Vec<String>>,
+        pusher: &Pusher,
+        options: &[String],
+    ) -> Vec<Event> {
+        let creates_branch = updates
+            .iter()
+            .any(|u| u.kind() == RefKind::Branch && !matches!(u.change, Change::Delete { .. }));
         let tips = match tips {
             Some(t) => t,
             None if creates_branch => history::tips_before(&self.repo, updates).unwrap_or_else(|e| {
-                self.out.warn(&format!("cannot list the repository's refs ({e}); new branches may list commits that were already there"));
+                self.out.warn(&format!(
+                    "cannot list the repository's refs ({e}); new branches may list commits that were already there"
+                ));
                 Vec::new()
             }),
             None => Vec::new(),
@@ -226,8 +289,12 @@ impl Context {
         for update in updates {
             match builder.build(update) {
                 Ok(Some(event)) => events.push(event),
-                Ok(None) => self.out.detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
-                Err(e) => self.out.error(&format!("{}: {e}; no event for this ref", update.name_lossy())),
+                Ok(None) => self
+                    .out
+                    .detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
+                Err(e) => self
+                    .out
+                    .error(&format!("{}: {e}; no event for this ref", update.name_lossy())),
             }
         }
         events
@@ -244,7 +311,15 @@ impl Context {
                 let deliveries: Vec<Delivery> = events
                     .iter()
                     .filter(|e| hook.wants(e.kind, short_name(&e.refname)))
-                    .map(|e| Delivery::new(&hook.name, e.kind, &e.refname, e.body(hook.flavor, &config.repository.homepage), trigger))
+                    .map(|e| {
+                        Delivery::new(
+                            &hook.name,
+                            e.kind,
+                            &e.refname,
+                            e.body(hook.flavor, &config.repository.homepage),
+                            trigger,
+                        )
+                    })
                     .collect();
                 (hook, deliveries)
             })
@@ -258,7 +333,13 @@ impl Context {
             Err(e) => return fail(&self.out, &e),
         };
         let updates = self.parse(input);
-        let events = self.build_events(&config, &updates, None, &Pusher::from_env(&config.users), &pusher::push_options());
+        let events = self.build_events(
+            &config,
+            &updates,
+            None,
+            &Pusher::from_env(&config.users),
+            &pusher::push_options(),
+        );
         let mut stdout = std::io::stdout().lock();
         for event in &events {
             let mut line = event.body(config::Flavor::AtomGit, &config.repository.homepage);
@@ -280,22 +361,52 @@ impl Context {
                 Some(h) => vec![h],
                 None => {
                     let names: Vec<&str> = config.hooks.iter().map(|h| h.name.as_str()).collect();
-                    return fail(&self.out, &format!("no hook named '{name}'; hooks: {}", names.join(", ")));
+                    return fail(
+                        &self.out,
+                        &format!("no hook named '{name}'; hooks: {}", names.join(", ")),
+                    );
                 }
             },
-            None => config.hooks.iter().filter(|h| h.events.contains(&EventKind::Push)).collect(),
+            None => config
+                .hooks
+                .iter()
+                .filter(|h| h.events.contains(&EventKind::Push))
+                .collect(),
         };
         if hooks.is_empty() {
-            return fail(&self.out, &format!("no hook takes push events; add a [[hook]] to {}", self.git_dir.join(config::FILE_NAME).display()));
+            return fail(
+                &self.out,
+                &format!(
+                    "no hook takes push events; add a [[hook]] to {}",
+                    self.git_dir.join(config::FILE_NAME).display()
+                ),
+            );
         }
         let Some(update) = self.latest_commits() else {
             return fail(&self.out, "the default branch has no commits yet; push something first");
         };
-        let events = self.build_events(&config, std::slice::from_ref(&update), Some(Vec::new()), &Pusher::from_env(&config.users), &[]);
+        let events = self.build_events(
+            &config,
+            std::slice::from_ref(&update),
+            Some(Vec::new()),
+            &Pusher::from_env(&config.users),
+            &[],
+        );
         let jobs = hooks
             .into_iter()
             .map(|h| {
-                let d = events.iter().map(|e| Delivery::new(&h.name, e.kind, &e.refname, e.body(h.flavor, &config.repository.homepage), Trigger::Test)).collect();
+                let d = events
+                    .iter()
+                    .map(|e| {
+                        Delivery::new(
+                            &h.name,
+                            e.kind,
+                            &e.refname,
+                            e.body(h.flavor, &config.repository.homepage),
+                            Trigger::Test,
+                        )
+                    })
+                    .collect();
                 (h, d)
             })
             .collect();
@@ -314,12 +425,21 @@ impl Context {
                 Ok(p) => old = p,
                 Err(_) => {
                     let new = ObjectId::parse(&head.id().to_string())?;
-                    return Some(RefUpdate { name: name.into_bytes(), change: Change::Create { new } });
+                    return Some(RefUpdate {
+                        name: name.into_bytes(),
+                        change: Change::Create { new },
+                    });
                 }
             }
         }
-        let change = Change::Update { old: ObjectId::parse(&old.id().to_string())?, new: ObjectId::parse(&head.id().to_string())? };
-        Some(RefUpdate { name: name.into_bytes(), change })
+        let change = Change::Update {
+            old: ObjectId::parse(&old.id().to_string())?,
+            new: ObjectId::parse(&head.id().to_string())?,
+        };
+        Some(RefUpdate {
+            name: name.into_bytes(),
+            change,
+        })
     }
 
     fn check(&self) -> u8 {
@@ -345,14 +465,30 @@ impl Context {
         }
         let config = match self.load_config() {
             Ok(c) => c,
-            Err(e) => return fail(&self.out, &format!("{e}\nnothing was sent; fix the file and run `git-webhooks redeliver` again")),
+            Err(e) => {
+                return fail(
+                    &self.out,
+                    &format!("{e}\nnothing was sent; fix the file and run `git-webhooks redeliver` again"),
+                )
+            }
         };
         self.flush_recorded_pushes(&config);
         let pending = self.outbox.hooks_with_pending();
-        for orphan in pending.iter().filter(|name| !config.hooks.iter().any(|h| &&h.name == name)) {
-            self.out.warn(&format!("deliveries for hook '{orphan}' are kept, but {} no longer defines that hook", config::FILE_NAME));
+        for orphan in pending
+            .iter()
+            .filter(|name| !config.hooks.iter().any(|h| &&h.name == name))
+        {
+            self.out.warn(&format!(
+                "deliveries for hook '{orphan}' are kept, but {} no longer defines that hook",
+                config::FILE_NAME
+            ));
         }
-        let jobs: Vec<(&Hook, Vec<Delivery>)> = config.hooks.iter().filter(|h| pending.contains(&h.name)).map(|h| (h, Vec::new())).collect();
+        let jobs: Vec<(&Hook, Vec<Delivery>)> = config
+            .hooks
+            .iter()
+            .filter(|h| pending.contains(&h.name))
+            .map(|h| (h, Vec::new()))
+            .collect();
         if jobs.is_empty() {
             self.out.info("nothing to redeliver");
             return 0;
@@ -364,14 +500,27 @@ impl Context {
     fn list_pending(&self) -> u8 {
         let (pushes, _) = self.outbox.recorded_pushes();
         for (_, push) in &pushes {
-            println!("{}  push recorded while {} was broken: {} ref update(s)", push.created, config::FILE_NAME, push.lines.len());
+            println!(
+                "{}  push recorded while {} was broken: {} ref update(s)",
+                push.created,
+                config::FILE_NAME,
+                push.lines.len()
+            );
         }
         let mut count = pushes.len();
         for hook in self.outbox.hooks_with_pending() {
             let (pending, _) = self.outbox.pending(&hook);
             for p in pending {
                 let d = &p.delivery;
-                println!("{}  {}  {}  {}  {}  attempts={}", d.created, d.hook, d.event.name(), d.refname, d.id, d.attempts);
+                println!(
+                    "{}  {}  {}  {}  {}  attempts={}",
+                    d.created,
+                    d.hook,
+                    d.event.name(),
+                    d.refname,
+                    d.id,
+                    d.attempts
+                );
                 count += 1;
             }
         }
@@ -396,7 +545,10 @@ impl Context {
                     (None, Some(e)) => e.clone(),
                     (None, None) => "-".into(),
                 };
-                println!("{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {:?}  {}", r.time, r.hook, r.event, r.refname, r.attempt, r.duration_ms, r.delivery, r.trigger, outcome);
+                println!(
+                    "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {:?}  {}",
+                    r.time, r.hook, r.event, r.refname, r.attempt, r.duration_ms, r.delivery, r.trigger, outcome
+                );
             }
         }
         0
@@ -425,7 +577,11 @@ impl Context {
         };
         let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send);
         if jobs.iter().all(|(_, d)| d.is_empty()) {
-            self.out.warn(&format!("no hook takes {} events (add \"{}\" to a hook's `events`)", kind.name(), kind.name()));
+            self.out.warn(&format!(
+                "no hook takes {} events (add \"{}\" to a hook's `events`)",
+                kind.name(),
+                kind.name()
+            ));
         }
         let reports = dispatch::deliver(&self.run(Trigger::Send, config.budget, true), jobs);
         self.print_reports(&reports)
@@ -433,7 +589,10 @@ impl Context {
 }
 
 fn short_name(refname: &str) -> &str {
-    refname.strip_prefix("refs/heads/").or_else(|| refname.strip_prefix("refs/tags/")).unwrap_or(refname)
+    refname
+        .strip_prefix("refs/heads/")
+        .or_else(|| refname.strip_prefix("refs/tags/"))
+        .unwrap_or(refname)
 }
 
 fn wanted_by_any(config: &Config, update: &RefUpdate) -> bool {

@@ -159,7 +159,9 @@ impl Hook {
 
     /// `text` with every secret of this hook replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        self.secret_values().into_iter().fold(text.to_string(), |t, s| t.replace(s, "[redacted]"))
+        self.secret_values()
+            .into_iter()
+            .fold(text.to_string(), |t, s| t.replace(s, "[redacted]"))
     }
 }
 
@@ -262,7 +264,11 @@ impl Source {
             let message = e.message().replace('\n', " ");
             error(path, line, &key, format!("{message} (see docs/configuration.md)"))
         })?;
-        Ok(Some(Source { path: path.to_path_buf(), text, raw }))
+        Ok(Some(Source {
+            path: path.to_path_buf(),
+            text,
+            raw,
+        }))
     }
 
     fn error(&self, at: usize, key: &str, message: impl Into<String>) -> ConfigError {
@@ -275,7 +281,12 @@ impl Source {
 }
 
 fn error(file: &Path, line: Option<usize>, key: &str, message: String) -> ConfigError {
-    ConfigError { file: file.to_path_buf(), line, key: key.to_string(), message }
+    ConfigError {
+        file: file.to_path_buf(),
+        line,
+        key: key.to_string(),
+        message,
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -298,7 +309,10 @@ pub fn repository_name(git_dir: &Path) -> String {
     } else {
         git_dir
     };
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     name.strip_suffix(".git").map(str::to_string).unwrap_or(name)
 }
 
@@ -326,7 +340,11 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     if let Some(local) = &local {
         if let Some(root) = &local.raw.root {
             let at = local.text.find("root").unwrap_or(0);
-            errors.push(local.error(at, "root", format!("`root = \"{root}\"` belongs in the system-wide file only")));
+            errors.push(local.error(
+                at,
+                "root",
+                format!("`root = \"{root}\"` belongs in the system-wide file only"),
+            ));
         }
     }
     for (source, is_system) in [(&system, true), (&local, false)] {
@@ -392,7 +410,16 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     if repository.homepage.is_empty() && !hooks.is_empty() {
         warnings.push("[repository] homepage is not set: commit URLs will be relative (\"/commits/<id>\")".into());
     }
-    Ok(Config { repository, users, max_commits, budget, hooks, warnings, files, origins })
+    Ok(Config {
+        repository,
+        users,
+        max_commits,
+        budget,
+        hooks,
+        warnings,
+        files,
+        origins,
+    })
 }
 
 fn default_repository(abs: &Path, name: &str) -> RepositoryInfo {
@@ -443,14 +470,20 @@ const RESERVED_HEADERS: &[&str] = &[
 ];
 
 fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Hook, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let dir = source.dir();
     let url_at = raw.url.span().start;
-    let label = raw.name.as_ref().map_or_else(|| raw.url.get_ref().clone(), |n| n.get_ref().clone());
+    let label = raw
+        .name
+        .as_ref()
+        .map_or_else(|| raw.url.get_ref().clone(), |n| n.get_ref().clone());
     let label = UrlTemplate::display_of(&label);
 
     let mut secret_sources = Vec::new();
@@ -490,7 +523,9 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         }
     };
     if let Some(missing) = url.unused_variables().first() {
-        warnings.push(format!("hook '{label}': url_variables.{missing} is not used in the url"));
+        warnings.push(format!(
+            "hook '{label}': url_variables.{missing} is not used in the url"
+        ));
     }
     if url.has_credentials() || !url.secret_values().is_empty() {
         secret_sources.push(("url".into(), "credentials or variables in the url".into()));
@@ -503,7 +538,10 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             .filter_map(|e| match EventKind::from_config(e.get_ref()) {
                 Some(k) => Some(k),
                 None => {
-                    let msg = format!("hook '{label}': unknown event \"{}\"; known: {EVENT_NAMES}", e.get_ref());
+                    let msg = format!(
+                        "hook '{label}': unknown event \"{}\"; known: {EVENT_NAMES}",
+                        e.get_ref()
+                    );
                     errors.push(source.error(e.span().start, "events", msg));
                     None
                 }
@@ -513,7 +551,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     let timeout = match &raw.timeout {
         None => Duration::from_secs(10),
         Some(t) => t.get_ref().duration().unwrap_or_else(|| {
-            errors.push(source.error(t.span().start, "timeout", format!("hook '{label}': must be a positive number of seconds")));
+            errors.push(source.error(
+                t.span().start,
+                "timeout",
+                format!("hook '{label}': must be a positive number of seconds"),
+            ));
             Duration::from_secs(10)
         }),
     };
@@ -521,7 +563,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         None | Some(("atomgit", _)) => Flavor::AtomGit,
         Some(("gitlab", _)) => Flavor::GitLab,
         Some((other, at)) => {
-            errors.push(source.error(at, "flavor", format!("hook '{label}': unknown flavor \"{other}\"; use \"atomgit\" or \"gitlab\"")));
+            errors.push(source.error(
+                at,
+                "flavor",
+                format!("hook '{label}': unknown flavor \"{other}\"; use \"atomgit\" or \"gitlab\""),
+            ));
             Flavor::AtomGit
         }
     };
@@ -529,11 +575,23 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     for (name, value) in &raw.headers {
         let at = value.span().start;
         if !is_token(name) {
-            errors.push(source.error(at, "headers", format!("hook '{label}': \"{name}\" is not a valid HTTP header name")));
+            errors.push(source.error(
+                at,
+                "headers",
+                format!("hook '{label}': \"{name}\" is not a valid HTTP header name"),
+            ));
         } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            errors.push(source.error(at, "headers", format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden")));
+            errors.push(source.error(
+                at,
+                "headers",
+                format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden"),
+            ));
         } else if value.get_ref().contains(['\r', '\n']) {
-            errors.push(source.error(at, "headers", format!("hook '{label}': the value of \"{name}\" contains a line break")));
+            errors.push(source.error(
+                at,
+                "headers",
+                format!("hook '{label}': the value of \"{name}\" contains a line break"),
+            ));
         } else {
             headers.push((name.clone(), value.get_ref().clone()));
         }
@@ -543,7 +601,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         match std::fs::read(&path) {
             Ok(pem) => Some(pem),
             Err(e) => {
-                errors.push(source.error(f.span().start, "ca_file", format!("hook '{label}': cannot read {}: {e}", path.display())));
+                errors.push(source.error(
+                    f.span().start,
+                    "ca_file",
+                    format!("hook '{label}': cannot read {}: {e}", path.display()),
+                ));
                 None
             }
         }
@@ -576,7 +638,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
 /// Gives unnamed hooks their URL's host, numbered when a host serves several; two hooks
 /// with the same explicit name are an error, since the outbox keys deliveries by name.
 fn name_hooks(hooks: &mut [Hook], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
-    let explicit: Vec<String> = hooks.iter().filter(|h| !h.name.is_empty()).map(|h| h.name.clone()).collect();
+    let explicit: Vec<String> = hooks
+        .iter()
+        .filter(|h| !h.name.is_empty())
+        .map(|h| h.name.clone())
+        .collect();
     let mut seen = std::collections::BTreeSet::new();
     for hook in hooks.iter_mut() {
         if hook.name.is_empty() {
@@ -592,7 +658,12 @@ fn name_hooks(hooks: &mut [Hook], errors: &mut Vec<ConfigError>, warnings: &mut 
             }
             hook.name = name;
         } else if seen.contains(&hook.name) {
-            errors.push(error(&hook.origin, None, "name", format!("two hooks are named '{}'; hook names must be unique", hook.name)));
+            errors.push(error(
+                &hook.origin,
+                None,
+                "name",
+                format!("two hooks are named '{}'; hook names must be unique", hook.name),
+            ));
         }
         seen.insert(hook.name.clone());
     }
@@ -607,7 +678,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(FILE_NAME);
         std::fs::write(&path, text).unwrap();
-        let result = Source::read(&path).map_err(|e| ConfigErrors(vec![e])).and_then(|s| merge(&dir, None, s));
+        let result = Source::read(&path)
+            .map_err(|e| ConfigErrors(vec![e]))
+            .and_then(|s| merge(&dir, None, s));
         std::fs::remove_dir_all(&dir).unwrap();
         result
     }
@@ -633,13 +706,16 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_key() {
-        let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"soon\"\n").unwrap_err().to_string();
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":3") && e.contains("timeout"), "{e}");
     }
 
     #[test]
     fn bad_urls_and_events_are_errors_with_lines() {
-        let e = parse("[[hook]]\nurl = \"ftp://a/\"\n\n[[hook]]\nurl = \"http://b/\"\nevents = [\"pushh\"]\n").unwrap_err();
+        let e =
+            parse("[[hook]]\nurl = \"ftp://a/\"\n\n[[hook]]\nurl = \"http://b/\"\nevents = [\"pushh\"]\n").unwrap_err();
         assert_eq!(e.0.len(), 2);
         assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(2), "url"));
         assert_eq!((e.0[1].line, e.0[1].key.as_str()), (Some(6), "events"));
@@ -647,7 +723,9 @@ mod tests {
 
     #[test]
     fn reserved_and_invalid_headers_are_refused() {
-        let e = parse("[[hook]]\nurl = \"http://b/\"\nheaders = { \"X-AtomGit-Token\" = \"x\", \"Bad Name\" = \"y\" }\n").unwrap_err();
+        let e =
+            parse("[[hook]]\nurl = \"http://b/\"\nheaders = { \"X-AtomGit-Token\" = \"x\", \"Bad Name\" = \"y\" }\n")
+                .unwrap_err();
         assert_eq!(e.0.len(), 2);
     }
 

@@ -65,15 +65,42 @@ fn demo(dir: &Path) -> Result<(), String> {
     std::fs::write(bare.join("webhooks.toml"), config).map_err(io)?;
     let exe = std::env::current_exe().map_err(io)?;
     std::os::unix::fs::symlink(&exe, bare.join("hooks/post-receive")).map_err(io)?;
-    println!("bare repository {} with hooks/post-receive -> {}", bare.display(), exe.display());
+    println!(
+        "bare repository {} with hooks/post-receive -> {}",
+        bare.display(),
+        exe.display()
+    );
     println!("receiver listening on http://127.0.0.1:{port}/hook\n");
 
     let bare_url = bare.to_string_lossy().into_owned();
     git(&work, dir, &["remote", "add", "origin", &bare_url])?;
     let steps: [(&str, &[&[&str]], usize); 3] = [
-        ("push two commits to main", &[&["commit", "-q", "--allow-empty", "-m", "Add readme"], &["commit", "-q", "--allow-empty", "-m", "Fix readme"], &["push", "-q", "origin", "main"]], 1),
-        ("push a new branch with one new commit", &[&["checkout", "-q", "-b", "feature"], &["commit", "-q", "--allow-empty", "-m", "Start feature"], &["push", "-q", "origin", "feature"]], 1),
-        ("push an annotated tag", &[&["tag", "-a", "v1.0", "-m", "Release 1.0"], &["push", "-q", "origin", "v1.0"]], 1),
+        (
+            "push two commits to main",
+            &[
+                &["commit", "-q", "--allow-empty", "-m", "Add readme"],
+                &["commit", "-q", "--allow-empty", "-m", "Fix readme"],
+                &["push", "-q", "origin", "main"],
+            ],
+            1,
+        ),
+        (
+            "push a new branch with one new commit",
+            &[
+                &["checkout", "-q", "-b", "feature"],
+                &["commit", "-q", "--allow-empty", "-m", "Start feature"],
+                &["push", "-q", "origin", "feature"],
+            ],
+            1,
+        ),
+        (
+            "push an annotated tag",
+            &[
+                &["tag", "-a", "v1.0", "-m", "Release 1.0"],
+                &["push", "-q", "origin", "v1.0"],
+            ],
+            1,
+        ),
     ];
     for (title, commands, expected) in steps {
         println!("$ {title}");
@@ -81,7 +108,9 @@ fn demo(dir: &Path) -> Result<(), String> {
             git(&work, dir, args)?;
         }
         for _ in 0..expected {
-            let request: Received = rx.recv_timeout(Duration::from_secs(20)).map_err(|_| "the receiver got nothing".to_string())?;
+            let request: Received = rx
+                .recv_timeout(Duration::from_secs(20))
+                .map_err(|_| "the receiver got nothing".to_string())?;
             println!("{}", request.show());
         }
     }

@@ -44,14 +44,28 @@ impl Report {
     /// The one line the pusher sees for this endpoint.
     pub fn line(&self) -> String {
         let who = format!("{} ({})", self.hook, self.url);
-        let count = |n: usize| if n == 1 { "1 event".to_string() } else { format!("{n} events") };
+        let count = |n: usize| {
+            if n == 1 {
+                "1 event".to_string()
+            } else {
+                format!("{n} events")
+            }
+        };
         let ms = self.elapsed.as_millis();
-        let backlog = if self.from_backlog > 0 { format!(", {} from the outbox", self.from_backlog) } else { String::new() };
+        let backlog = if self.from_backlog > 0 {
+            format!(", {} from the outbox", self.from_backlog)
+        } else {
+            String::new()
+        };
         let status = self.status.map(|s| format!(" ({s})")).unwrap_or_default();
         match &self.failure {
             None => format!("{who}: delivered {}{status}{backlog} in {ms} ms", count(self.delivered)),
             Some(reason) => {
-                let delivered = if self.delivered > 0 { format!("delivered {}{backlog}, then ", count(self.delivered)) } else { String::new() };
+                let delivered = if self.delivered > 0 {
+                    format!("delivered {}{backlog}, then ", count(self.delivered))
+                } else {
+                    String::new()
+                };
                 let fate = if self.kept > 0 {
                     format!("{} kept for `git-webhooks redeliver`", count(self.kept))
                 } else {
@@ -71,15 +85,29 @@ impl Report {
 /// Delivers `jobs` (each hook with its new deliveries, in push order) in parallel.
 pub fn deliver(run: &Run, jobs: Vec<(&Hook, Vec<Delivery>)>) -> Vec<Report> {
     std::thread::scope(|scope| {
-        let workers: Vec<_> = jobs.into_iter().map(|(hook, fresh)| scope.spawn(move || serve(run, hook, fresh))).collect();
-        workers.into_iter().map(|w| w.join().expect("endpoint workers do not panic")).collect()
+        let workers: Vec<_> = jobs
+            .into_iter()
+            .map(|(hook, fresh)| scope.spawn(move || serve(run, hook, fresh)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("endpoint workers do not panic"))
+            .collect()
     })
 }
 
 fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
     let started = Instant::now();
-    let mut report = Report { hook: hook.name.clone(), url: hook.url.display(), ..Report::default() };
-    let lock = if run.keep { run.outbox.lock(&hook.name, run.deadline) } else { None };
+    let mut report = Report {
+        hook: hook.name.clone(),
+        url: hook.url.display(),
+        ..Report::default()
+    };
+    let lock = if run.keep {
+        run.outbox.lock(&hook.name, run.deadline)
+    } else {
+        None
+    };
     if run.keep && lock.is_none() {
         report.failure = Some("another git-webhooks process is still sending to this hook".into());
         keep_all(run, &mut report, fresh);
@@ -87,7 +115,11 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         return report;
     }
     let agent = send::agent(hook);
-    let (backlog, problems) = if run.keep { run.outbox.pending(&hook.name) } else { Default::default() };
+    let (backlog, problems) = if run.keep {
+        run.outbox.pending(&hook.name)
+    } else {
+        Default::default()
+    };
     report.problems = problems;
     for mut pending in backlog {
         if report.failure.is_some() {
@@ -97,7 +129,11 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         match deliver_one(run, hook, &agent, &mut pending.delivery, &mut report) {
             Ok(()) => {
                 if let Err(e) = run.outbox.remove(&pending) {
-                    report.problems.push(format!("delivered {} but could not remove {}: {e}", pending.delivery.id, pending.path.display()));
+                    report.problems.push(format!(
+                        "delivered {} but could not remove {}: {e}",
+                        pending.delivery.id,
+                        pending.path.display()
+                    ));
                 }
                 report.from_backlog += 1;
             }
@@ -134,14 +170,24 @@ fn keep_all(run: &Run, report: &mut Report, deliveries: Vec<Delivery>) {
             Ok(_) => report.kept += 1,
             Err(e) => {
                 report.dropped += 1;
-                report.problems.push(format!("could not keep delivery {} in {}: {e}", delivery.id, run.outbox.root().display()));
+                report.problems.push(format!(
+                    "could not keep delivery {} in {}: {e}",
+                    delivery.id,
+                    run.outbox.root().display()
+                ));
             }
         }
     }
 }
 
 /// Tries one delivery up to [`MAX_ATTEMPTS`] times within the budget; logs each attempt.
-fn deliver_one(run: &Run, hook: &Hook, agent: &ureq::Agent, delivery: &mut Delivery, report: &mut Report) -> Result<(), String> {
+fn deliver_one(
+    run: &Run,
+    hook: &Hook,
+    agent: &ureq::Agent,
+    delivery: &mut Delivery,
+    report: &mut Report,
+) -> Result<(), String> {
     for n in 1..=MAX_ATTEMPTS {
         let now = Instant::now();
         if now >= run.deadline {
@@ -149,7 +195,10 @@ fn deliver_one(run: &Run, hook: &Hook, agent: &ureq::Agent, delivery: &mut Deliv
         }
         delivery.attempts += 1;
         let timeout = hook.timeout.min(run.deadline - now);
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let outcome = send::attempt(agent, &request::build(hook, delivery, unix), timeout);
         log_attempt(run, hook, delivery, &outcome, now.elapsed(), report);
         let (error, retry_after) = match outcome {
@@ -158,7 +207,9 @@ fn deliver_one(run: &Run, hook: &Hook, agent: &ureq::Agent, delivery: &mut Deliv
                 report.delivered += 1;
                 return Ok(());
             }
-            Attempt::Failed { error, retry: false, .. } => return Err(hook.redact(&error)),
+            Attempt::Failed {
+                error, retry: false, ..
+            } => return Err(hook.redact(&error)),
             Attempt::Failed { error, retry_after, .. } => (hook.redact(&error), retry_after),
         };
         if n == MAX_ATTEMPTS {

@@ -117,9 +117,23 @@ pub struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     /// A builder for the updates of one push.
-    pub fn new(repo: &'a Repository, history: &'a History<'a>, config: &'a Config, pusher: &'a Pusher, push_options: &[String]) -> Builder<'a> {
+    pub fn new(
+        repo: &'a Repository,
+        history: &'a History<'a>,
+        config: &'a Config,
+        pusher: &'a Pusher,
+        push_options: &[String],
+    ) -> Builder<'a> {
         let default_branch = default_branch(repo);
-        Builder { repo, history, config, pusher, push_options: options_object(push_options), default_branch, commits: HashMap::new() }
+        Builder {
+            repo,
+            history,
+            config,
+            pusher,
+            push_options: options_object(push_options),
+            default_branch,
+            commits: HashMap::new(),
+        }
     }
 
     /// The event of one update, or `None` for refs that are neither branches nor tags.
@@ -138,15 +152,28 @@ impl<'a> Builder<'a> {
         if let Some(unknown) = must_exist.into_iter().find(|id| !self.exists(id)) {
             return Err(BuildError::UnknownObject(unknown.to_string()));
         }
-        let checkout_sha = update.new_id().and_then(|n| peel_to_commit(self.repo, n)).map(|c| c.to_string());
+        let checkout_sha = update
+            .new_id()
+            .and_then(|n| peel_to_commit(self.repo, n))
+            .map(|c| c.to_string());
         let (selection, message) = match kind {
             EventKind::Push => {
-                let selection = self.history.select(update, self.config.max_commits).map_err(|e| BuildError::Git(e.0))?;
+                let selection = self
+                    .history
+                    .select(update, self.config.max_commits)
+                    .map_err(|e| BuildError::Git(e.0))?;
                 (selection, Value::Null)
             }
-            _ => (Default::default(), update.new_id().map_or(Value::Null, |n| self.tag_message(n))),
+            _ => (
+                Default::default(),
+                update.new_id().map_or(Value::Null, |n| self.tag_message(n)),
+            ),
         };
-        let commits: Vec<Value> = selection.newest.iter().map(|id| self.commit(id)).collect::<Result<_, _>>()?;
+        let commits: Vec<Value> = selection
+            .newest
+            .iter()
+            .map(|id| self.commit(id))
+            .collect::<Result<_, _>>()?;
         let mut payload = self.head(kind, update, checkout_sha, message);
         payload.insert("commits".into(), Value::Array(commits));
         payload.insert("total_commits_count".into(), json!(selection.total));
@@ -154,15 +181,27 @@ impl<'a> Builder<'a> {
         if kind == EventKind::Push {
             payload.insert("forced".into(), json!(selection.forced));
         }
-        Ok(Some(Event { kind, refname: update.name_lossy(), payload: Value::Object(payload) }))
+        Ok(Some(Event {
+            kind,
+            refname: update.name_lossy(),
+            payload: Value::Object(payload),
+        }))
     }
 
     fn exists(&self, id: &ObjectId) -> bool {
-        let Ok(oid) = Oid::from_str(id.as_str()) else { return false };
+        let Ok(oid) = Oid::from_str(id.as_str()) else {
+            return false;
+        };
         self.repo.odb().map(|odb| odb.exists(oid)).unwrap_or(false)
     }
 
-    fn head(&self, kind: EventKind, update: &RefUpdate, checkout_sha: Option<String>, message: Value) -> Map<String, Value> {
+    fn head(
+        &self,
+        kind: EventKind,
+        update: &RefUpdate,
+        checkout_sha: Option<String>,
+        message: Value,
+    ) -> Map<String, Value> {
         let repo = &self.config.repository;
         let user = &self.pusher;
         let fields = json!({
@@ -189,8 +228,12 @@ impl<'a> Builder<'a> {
     }
 
     fn tag_message(&self, id: &ObjectId) -> Value {
-        let tag = Oid::from_str(id.as_str()).ok().and_then(|oid| self.repo.find_tag(oid).ok());
-        tag.map_or(Value::Null, |t| json!(String::from_utf8_lossy(t.message_bytes().unwrap_or_default())))
+        let tag = Oid::from_str(id.as_str())
+            .ok()
+            .and_then(|oid| self.repo.find_tag(oid).ok());
+        tag.map_or(Value::Null, |t| {
+            json!(String::from_utf8_lossy(t.message_bytes().unwrap_or_default()))
+        })
     }
 
     fn commit(&mut self, id: &str) -> Result<Value, BuildError> {
@@ -198,7 +241,10 @@ impl<'a> Builder<'a> {
             return Ok(c.clone());
         }
         let oid = Oid::from_str(id).map_err(|e| BuildError::Git(e.to_string()))?;
-        let commit = self.repo.find_commit(oid).map_err(|_| BuildError::UnknownObject(id.to_string()))?;
+        let commit = self
+            .repo
+            .find_commit(oid)
+            .map_err(|_| BuildError::UnknownObject(id.to_string()))?;
         let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
         let title = message.lines().next().unwrap_or_default().to_string();
         let committed = commit.committer().when();
@@ -234,12 +280,18 @@ pub fn repository(repo: &RepositoryInfo) -> Value {
 
 /// GitLab's `project` block, for consumers that read it instead of `repository`.
 fn project(repo: &RepositoryInfo, default_branch: &str) -> Value {
-    let path = repo.homepage.split_once("://").map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let path = repo
+        .homepage
+        .split_once("://")
+        .map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
     let path_with_namespace = match path {
         Some(p) if !p.is_empty() => p.trim_end_matches('/').to_string(),
         _ => repo.name.clone(),
     };
-    let namespace = path_with_namespace.rsplit_once('/').map_or("", |(ns, _)| ns).to_string();
+    let namespace = path_with_namespace
+        .rsplit_once('/')
+        .map_or("", |(ns, _)| ns)
+        .to_string();
     json!({
         "id": repo.project_id,
         "name": repo.name,
@@ -262,8 +314,13 @@ fn project(repo: &RepositoryInfo, default_branch: &str) -> Value {
 /// The branch HEAD names (`main` when HEAD is missing or detached).
 pub fn default_branch(repo: &Repository) -> String {
     let head = repo.find_reference("HEAD").ok();
-    let target = head.as_ref().and_then(|h| h.symbolic_target_bytes().map(|t| String::from_utf8_lossy(t).into_owned()));
-    target.and_then(|t| t.strip_prefix("refs/heads/").map(str::to_string)).unwrap_or_else(|| "main".into())
+    let target = head.as_ref().and_then(|h| {
+        h.symbolic_target_bytes()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+    });
+    target
+        .and_then(|t| t.strip_prefix("refs/heads/").map(str::to_string))
+        .unwrap_or_else(|| "main".into())
 }
 
 /// `git push -o` options as an object: `key=value` gives a string, a bare `key` gives true.

@@ -7,7 +7,9 @@ pub fn matches(pattern: &str, name: &str) -> bool {
         match p {
             [] => n.is_empty(),
             [b'*', b'*', rest @ ..] => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            [b'*', rest @ ..] => (0..=n.len()).take_while(|&i| i == 0 || n[i - 1] != b'/').any(|i| go(rest, &n[i..])),
+            [b'*', rest @ ..] => (0..=n.len())
+                .take_while(|&i| i == 0 || n[i - 1] != b'/')
+                .any(|i| go(rest, &n[i..])),
             [b'?', rest @ ..] => !n.is_empty() && n[0] != b'/' && go(rest, &n[1..]),
             [c, rest @ ..] => n.first() == Some(c) && go(rest, &n[1..]),
         }

@@ -73,7 +73,12 @@ impl<'r> History<'r> {
     /// A history whose "before the push" state is the given commit tips.
     pub fn new(repo: &'r Repository, git_dir: &Path, excluded: Vec<String>) -> History<'r> {
         let excluded_set = excluded.iter().cloned().collect();
-        History { repo, git_dir: git_dir.to_path_buf(), excluded, excluded_set }
+        History {
+            repo,
+            git_dir: git_dir.to_path_buf(),
+            excluded,
+            excluded_set,
+        }
     }
 
     /// The commit tips that count as "before the push".
@@ -93,20 +98,33 @@ impl<'r> History<'r> {
                     let mut args = vec![new];
                     args.extend(self.excluded.iter().map(|t| format!("^{t}")));
                     let (_, total, newest) = self.count_and_list(&args, max, None)?;
-                    Ok(Selection { total, newest, forced: false })
+                    Ok(Selection {
+                        total,
+                        newest,
+                        forced: false,
+                    })
                 }
             },
             Change::Update { old, new } => match (peel(old), peel(new)) {
                 (_, None) => Ok(Selection::default()),
                 (None, Some(new)) => {
-                    let create = RefUpdate { name: update.name.clone(), change: Change::Create { new: ObjectId::parse(&new).expect("git2 ids are hex") } };
+                    let create = RefUpdate {
+                        name: update.name.clone(),
+                        change: Change::Create {
+                            new: ObjectId::parse(&new).expect("git2 ids are hex"),
+                        },
+                    };
                     self.select(&create, max)
                 }
                 (Some(old), Some(new)) => {
                     let args = vec![new.clone(), format!("^{old}")];
                     let symmetric = format!("{old}...{new}");
                     let (rewound, total, newest) = self.count_and_list(&args, max, Some(&symmetric))?;
-                    Ok(Selection { total, newest, forced: rewound > 0 })
+                    Ok(Selection {
+                        total,
+                        newest,
+                        forced: rewound > 0,
+                    })
                 }
             },
         }
@@ -116,7 +134,12 @@ impl<'r> History<'r> {
     /// With `symmetric` (`old...new`), the count comes from `--left-right --count` so that
     /// the same walk also counts the commits the update rewound (a force push when > 0).
     /// Returns (rewound, total, newest oldest-first).
-    fn count_and_list(&self, args: &[String], max: usize, symmetric: Option<&str>) -> Result<(usize, usize, Vec<String>), GitError> {
+    fn count_and_list(
+        &self,
+        args: &[String],
+        max: usize,
+        symmetric: Option<&str>,
+    ) -> Result<(usize, usize, Vec<String>), GitError> {
         let input = args.join("\n") + "\n";
         let counter = match symmetric {
             Some(range) => self.spawn(&["rev-list", "--left-right", "--count", range], None)?,
@@ -133,7 +156,11 @@ impl<'r> History<'r> {
         let (rewound, total) = match numbers[..] {
             [left, right] if symmetric.is_some() => (left, right),
             [total] if symmetric.is_none() => (0, total),
-            _ => return Err(GitError(format!("git rev-list printed an unexpected count: {counted:?}"))),
+            _ => {
+                return Err(GitError(format!(
+                    "git rev-list printed an unexpected count: {counted:?}"
+                )))
+            }
         };
         let mut newest: Vec<String> = match lister {
             Some(child) => finish(child)?.lines().map(str::to_string).collect(),
@@ -162,7 +189,9 @@ impl<'r> History<'r> {
 }
 
 fn finish(child: std::process::Child) -> Result<String, GitError> {
-    let out = child.wait_with_output().map_err(|e| GitError(format!("git rev-list failed: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| GitError(format!("git rev-list failed: {e}")))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(GitError(format!("git rev-list failed: {}", err.trim())));

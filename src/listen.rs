@@ -19,12 +19,18 @@ pub struct Received {
 impl Received {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The event header and the body, pretty-printed when it is JSON.
     pub fn show(&self) -> String {
-        let event = self.header("X-AtomGit-Event").or_else(|| self.header("X-Gitlab-Event")).unwrap_or("(no event header)");
+        let event = self
+            .header("X-AtomGit-Event")
+            .or_else(|| self.header("X-Gitlab-Event"))
+            .unwrap_or("(no event header)");
         let body = serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
             .and_then(|v| serde_json::to_string_pretty(&v).ok())
@@ -43,7 +49,9 @@ pub fn run(bind: &str, port: u16, count: Option<usize>, status: u16, out: &Outpu
         }
     };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    out.info(&format!("listening on http://{addr}/ ; put this URL in a [[hook]] of webhooks.toml (Ctrl-C to stop)"));
+    out.info(&format!(
+        "listening on http://{addr}/ ; put this URL in a [[hook]] of webhooks.toml (Ctrl-C to stop)"
+    ));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || accept(listener, status, tx));
     for (seen, request) in rx.into_iter().enumerate() {
@@ -97,10 +105,23 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Received, bool)> {
             headers.push((n.trim().to_string(), v.trim().to_string()));
         }
     }
-    let get = |name: &str| headers.iter().find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
     let length: usize = get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
     let close = get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some((Received { method, path, headers, body }, close))
+    Some((
+        Received {
+            method,
+            path,
+            headers,
+            body,
+        },
+        close,
+    ))
 }

@@ -8,7 +8,10 @@ use git_webhooks::cli::{Cli, Command, Global};
 
 fn main() -> ExitCode {
     let invoked_as = std::env::args_os().next().map(std::path::PathBuf::from);
-    let as_hook = invoked_as.as_ref().and_then(|p| p.file_name()).is_some_and(|n| n == "post-receive");
+    let as_hook = invoked_as
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "post-receive");
     let (global, command) = if as_hook {
         (Global::default(), Command::Hook)
     } else {

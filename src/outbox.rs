@@ -87,12 +87,25 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 /// A file name that sorts in creation order.
 fn ordered_name(suffix: &str) -> String {
     let seq = SEQUENCE.fetch_add(1, Ordering::SeqCst);
-    format!("{:016}-{:08}-{seq:06}-{suffix}.json", timefmt::now_millis(), std::process::id())
+    format!(
+        "{:016}-{:08}-{seq:06}-{suffix}.json",
+        timefmt::now_millis(),
+        std::process::id()
+    )
 }
 
 /// A name safe for a file: the hook name with unusual bytes replaced.
 fn file_key(hook: &str) -> String {
-    let safe: String = hook.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let safe: String = hook
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if safe.starts_with('.') || safe.is_empty() {
         format!("_{safe}")
     } else {
@@ -104,7 +117,11 @@ fn file_key(hook: &str) -> String {
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("outbox files live in a directory");
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::SeqCst)));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::SeqCst)
+    ));
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
@@ -115,7 +132,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl Outbox {
     /// The outbox of the repository at `git_dir`.
     pub fn new(git_dir: &Path) -> Outbox {
-        Outbox { root: git_dir.join("webhooks") }
+        Outbox {
+            root: git_dir.join("webhooks"),
+        }
     }
 
     /// The directory holding everything the hook writes.
@@ -135,7 +154,13 @@ impl Outbox {
     pub fn lock(&self, name: &str, deadline: Instant) -> Option<File> {
         let dir = self.root.join("locks");
         fs::create_dir_all(&dir).ok()?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(dir.join(file_key(name))).ok()?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join(file_key(name)))
+            .ok()?;
         loop {
             if file.try_lock().is_ok() {
                 return Some(file);
@@ -156,7 +181,10 @@ impl Outbox {
 
     /// Rewrites a kept delivery (its attempt count changed).
     pub fn update(&self, pending: &Pending) -> std::io::Result<()> {
-        write_private(&pending.path, &serde_json::to_vec(&pending.delivery).expect("deliveries serialize"))
+        write_private(
+            &pending.path,
+            &serde_json::to_vec(&pending.delivery).expect("deliveries serialize"),
+        )
     }
 
     /// Forgets a delivery that has been made.
@@ -170,7 +198,9 @@ impl Outbox {
         let mut problems = Vec::new();
         let mut pending = Vec::new();
         for path in json_files(&self.hook_dir(hook)) {
-            let parsed = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Delivery>(&b).ok());
+            let parsed = fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Delivery>(&b).ok());
             match parsed {
                 Some(delivery) => pending.push(Pending { path, delivery }),
                 None => problems.push(set_aside(&path)),
@@ -181,11 +211,17 @@ impl Outbox {
 
     /// The hook names that have kept deliveries, as stored in their files.
     pub fn hooks_with_pending(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.root.join("outbox")) else { return Vec::new() };
+        let Ok(entries) = fs::read_dir(self.root.join("outbox")) else {
+            return Vec::new();
+        };
         let mut names: Vec<String> = entries
             .flatten()
             .filter_map(|e| {
-                json_files(&e.path()).first().and_then(|p| fs::read(p).ok()).and_then(|b| serde_json::from_slice::<Delivery>(&b).ok()).map(|d| d.hook)
+                json_files(&e.path())
+                    .first()
+                    .and_then(|p| fs::read(p).ok())
+                    .and_then(|b| serde_json::from_slice::<Delivery>(&b).ok())
+                    .map(|d| d.hook)
             })
             .collect();
         names.sort();
@@ -214,11 +250,16 @@ impl Outbox {
 }
 
 fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
     files
@@ -227,7 +268,11 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 fn set_aside(path: &Path) -> String {
     let aside = path.with_extension("corrupt");
     match fs::rename(path, &aside) {
-        Ok(()) => format!("{} could not be read and was set aside as {}", path.display(), aside.display()),
+        Ok(()) => format!(
+            "{} could not be read and was set aside as {}",
+            path.display(),
+            aside.display()
+        ),
         Err(e) => format!("{} could not be read or set aside: {e}", path.display()),
     }
 }

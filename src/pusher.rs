@@ -30,13 +30,20 @@ impl Pusher {
     /// A pusher by name, with email and id from `[users.NAME]`.
     pub fn named(name: String, users: &BTreeMap<String, User>) -> Pusher {
         let user = users.get(&name).cloned().unwrap_or_default();
-        Pusher { name, email: user.email, id: user.id }
+        Pusher {
+            name,
+            email: user.email,
+            id: user.id,
+        }
     }
 }
 
 /// The login user: `USER`/`LOGNAME`, else the passwd entry of the process's uid.
 fn login_user() -> String {
-    if let Some(name) = ["USER", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty())) {
+    if let Some(name) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+    {
         return name;
     }
     use std::os::unix::fs::MetadataExt;
@@ -53,6 +60,11 @@ fn login_user() -> String {
 
 /// `git push -o` values, from `GIT_PUSH_OPTION_COUNT` and `GIT_PUSH_OPTION_<i>`.
 pub fn push_options() -> Vec<String> {
-    let count: usize = std::env::var("GIT_PUSH_OPTION_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(0);
-    (0..count).filter_map(|i| std::env::var(format!("GIT_PUSH_OPTION_{i}")).ok()).collect()
+    let count: usize = std::env::var("GIT_PUSH_OPTION_COUNT")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (0..count)
+        .filter_map(|i| std::env::var(format!("GIT_PUSH_OPTION_{i}")).ok())
+        .collect()
 }

@@ -11,7 +11,11 @@ use crate::config::{Config, Flavor};
 pub fn describe(config: &Config, git_dir: &Path) -> String {
     let mut s = String::new();
     if config.files.is_empty() {
-        let _ = writeln!(s, "no config file: {} does not exist", git_dir.join(crate::config::FILE_NAME).display());
+        let _ = writeln!(
+            s,
+            "no config file: {} does not exist",
+            git_dir.join(crate::config::FILE_NAME).display()
+        );
     }
     for file in &config.files {
         let _ = writeln!(s, "config file: {}", file.display());
@@ -29,7 +33,10 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
         ("visibility_level", r.visibility_level.to_string()),
     ];
     for (key, value) in fields {
-        let origin = config.origins.get(key).map_or_else(|| "default".to_string(), |p| p.display().to_string());
+        let origin = config
+            .origins
+            .get(key)
+            .map_or_else(|| "default".to_string(), |p| p.display().to_string());
         let _ = writeln!(s, "  {key} = {value:?}  ({origin})");
     }
     let _ = writeln!(s, "[payload] max_commits = {}", config.max_commits);
@@ -45,7 +52,12 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
             Flavor::GitLab => "gitlab",
         };
         let _ = writeln!(s, "  {}  {}  ({})", h.name, h.url.display(), h.origin.display());
-        let _ = writeln!(s, "    events: {}; flavor: {flavor}; timeout: {}s", events.join(", "), h.timeout.as_secs_f64());
+        let _ = writeln!(
+            s,
+            "    events: {}; flavor: {flavor}; timeout: {}s",
+            events.join(", "),
+            h.timeout.as_secs_f64()
+        );
         if !h.branches.is_empty() {
             let _ = writeln!(s, "    branches: {}", h.branches.join(", "));
         }
@@ -72,7 +84,10 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut w = config.warnings.clone();
     for h in &config.hooks {
-        let literal = h.secret_sources.iter().any(|(_, source)| source == "literal" || source.starts_with("credentials"));
+        let literal = h
+            .secret_sources
+            .iter()
+            .any(|(_, source)| source == "literal" || source.starts_with("credentials"));
         let world_readable = std::fs::metadata(&h.origin).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
         if literal && world_readable {
             w.push(format!(
@@ -83,10 +98,16 @@ pub fn warnings(config: &Config) -> Vec<String> {
         }
         let sends_secret = h.token.is_some() || h.target.basic.is_some();
         if sends_secret && !h.target.https {
-            w.push(format!("hook '{}': a token or password is sent over plain http; use https", h.name));
+            w.push(format!(
+                "hook '{}': a token or password is sent over plain http; use https",
+                h.name
+            ));
         }
         if !h.tls_verify {
-            w.push(format!("hook '{}': tls_verify = false: TLS certificates are not checked", h.name));
+            w.push(format!(
+                "hook '{}': tls_verify = false: TLS certificates are not checked",
+                h.name
+            ));
         }
     }
     w

@@ -50,8 +50,15 @@ pub fn build(hook: &Hook, delivery: &Delivery, now: u64) -> Request {
     if let Some(key) = hook.signing_secret.as_ref().and_then(|s| sign::standard_key(s).ok()) {
         headers.push(("webhook-id".into(), delivery.id.clone()));
         headers.push(("webhook-timestamp".into(), now.to_string()));
-        headers.push(("webhook-signature".into(), sign::standard_signature(&key, &delivery.id, now, &body)));
+        headers.push((
+            "webhook-signature".into(),
+            sign::standard_signature(&key, &delivery.id, now, &body),
+        ));
     }
     headers.extend(hook.headers.iter().cloned());
-    Request { url: hook.target.url.clone(), headers, body }
+    Request {
+        url: hook.target.url.clone(),
+        headers,
+        body,
+    }
 }

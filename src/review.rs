@@ -20,9 +20,17 @@ pub fn event(kind: EventKind, text: &str) -> Result<Event, String> {
     let object = value.as_object().ok_or("the body must be a JSON object")?;
     let found = object.get("object_kind").and_then(Value::as_str).unwrap_or("(missing)");
     if found != kind.name() {
-        return Err(format!("object_kind is \"{found}\", but --event {} needs \"{}\"", kind.name(), kind.name()));
+        return Err(format!(
+            "object_kind is \"{found}\", but --event {} needs \"{}\"",
+            kind.name(),
+            kind.name()
+        ));
     }
-    let missing: Vec<&str> = required(kind).iter().copied().filter(|f| !object.contains_key(*f)).collect();
+    let missing: Vec<&str> = required(kind)
+        .iter()
+        .copied()
+        .filter(|f| !object.contains_key(*f))
+        .collect();
     if !missing.is_empty() {
         return Err(format!("missing field(s): {}", missing.join(", ")));
     }
@@ -30,8 +38,15 @@ pub fn event(kind: EventKind, text: &str) -> Result<Event, String> {
         return Err("object_attributes must be an object".into());
     }
     let refname = match kind {
-        EventKind::MergeRequest => object["object_attributes"].get("target_branch").and_then(Value::as_str).map(|b| format!("refs/heads/{b}")),
+        EventKind::MergeRequest => object["object_attributes"]
+            .get("target_branch")
+            .and_then(Value::as_str)
+            .map(|b| format!("refs/heads/{b}")),
         _ => None,
     };
-    Ok(Event { kind, refname: refname.unwrap_or_default(), payload: value })
+    Ok(Event {
+        kind,
+        refname: refname.unwrap_or_default(),
+        payload: value,
+    })
 }

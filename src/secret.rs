@@ -117,7 +117,9 @@ mod tests {
 
     #[test]
     fn missing_env_names_the_variable() {
-        let src = SecretSource::Env(FromEnv { env: "GW_SURELY_UNSET_VAR".into() });
+        let src = SecretSource::Env(FromEnv {
+            env: "GW_SURELY_UNSET_VAR".into(),
+        });
         assert!(src.resolve(Path::new(".")).unwrap_err().contains("GW_SURELY_UNSET_VAR"));
     }
 }

@@ -14,15 +14,26 @@ use crate::request::Request;
 /// How one attempt ended. A 500 answer is an outcome, not an error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
-    Delivered { status: u16 },
-    Failed { status: Option<u16>, error: String, retry: bool, retry_after: Option<Duration> },
+    Delivered {
+        status: u16,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry: bool,
+        retry_after: Option<Duration>,
+    },
 }
 
 /// The system's trust store, read once.
 fn system_roots() -> &'static Vec<Certificate<'static>> {
     static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| {
-        rustls_native_certs::load_native_certs().certs.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()).collect()
+        rustls_native_certs::load_native_certs()
+            .certs
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect()
     })
 }
 
@@ -58,17 +69,42 @@ pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
     match builder.send(&request.body[..]) {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             // Reading the answer lets the connection be reused for the next event.
             let _ = std::io::copy(&mut response.body_mut().as_reader().take(1 << 20), &mut std::io::sink());
             match status {
                 200..=299 => Attempt::Delivered { status },
-                300..=399 => Attempt::Failed { status: Some(status), error: format!("HTTP {status} redirect (not followed; point the hook at the final URL)"), retry: false, retry_after: None },
-                429 | 500..=599 => Attempt::Failed { status: Some(status), error: format!("HTTP {status}"), retry: true, retry_after },
-                _ => Attempt::Failed { status: Some(status), error: format!("HTTP {status}"), retry: false, retry_after: None },
+                300..=399 => Attempt::Failed {
+                    status: Some(status),
+                    error: format!("HTTP {status} redirect (not followed; point the hook at the final URL)"),
+                    retry: false,
+                    retry_after: None,
+                },
+                429 | 500..=599 => Attempt::Failed {
+                    status: Some(status),
+                    error: format!("HTTP {status}"),
+                    retry: true,
+                    retry_after,
+                },
+                _ => Attempt::Failed {
+                    status: Some(status),
+                    error: format!("HTTP {status}"),
+                    retry: false,
+                    retry_after: None,
+                },
             }
         }
-        Err(e) => Attempt::Failed { status: None, error: describe(&e), retry: true, retry_after: None },
+        Err(e) => Attempt::Failed {
+            status: None,
+            error: describe(&e),
+            retry: true,
+            retry_after: None,
+        },
     }
 }
 

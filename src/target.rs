@@ -54,7 +54,9 @@ impl UrlTemplate {
     pub fn display_of(url: &str) -> String {
         let cut = url.find(['?', '#']).unwrap_or(url.len());
         let url = &url[..cut];
-        let Some(scheme_end) = url.find("://") else { return url.to_string() };
+        let Some(scheme_end) = url.find("://") else {
+            return url.to_string();
+        };
         let rest = &url[scheme_end + 3..];
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let authority = &rest[..authority_end];
@@ -76,7 +78,11 @@ impl UrlTemplate {
     /// Variables that no placeholder uses.
     pub fn unused_variables(&self) -> Vec<String> {
         let used = self.placeholders();
-        self.variables.keys().filter(|k| !used.contains(&k.as_str())).cloned().collect()
+        self.variables
+            .keys()
+            .filter(|k| !used.contains(&k.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// The variables' values.
@@ -94,9 +100,10 @@ impl UrlTemplate {
     pub fn resolve(&self) -> Result<Target, String> {
         let mut filled = self.template.clone();
         for name in self.placeholders() {
-            let value = self.variables.get(name).ok_or_else(|| {
-                format!("the url uses {{{name}}} but url_variables has no {name}")
-            })?;
+            let value = self
+                .variables
+                .get(name)
+                .ok_or_else(|| format!("the url uses {{{name}}} but url_variables has no {name}"))?;
             filled = filled.replace(&format!("{{{name}}}"), value.expose());
         }
         let shown = self.display();
@@ -104,16 +111,31 @@ impl UrlTemplate {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("\"{shown}\" must start with http:// or https://"));
         }
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("\"{shown}\" has no host"))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("\"{shown}\" has no host"))?;
         let host = host.to_string();
         let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-        let basic = (!url.username().is_empty() || url.password().is_some())
-            .then(|| (decode(url.username()), Secret::new(decode(url.password().unwrap_or("")))));
+        let basic = (!url.username().is_empty() || url.password().is_some()).then(|| {
+            (
+                decode(url.username()),
+                Secret::new(decode(url.password().unwrap_or(""))),
+            )
+        });
         let query = url.query().filter(|q| !q.is_empty()).map(Secret::new);
-        url.set_username("").map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
-        url.set_password(None).map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
+        url.set_username("")
+            .map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
+        url.set_password(None)
+            .map_err(|_| format!("\"{shown}\" cannot carry credentials"))?;
         let https = url.scheme() == "https";
-        Ok(Target { url: url.to_string(), host, basic, query, https })
+        Ok(Target {
+            url: url.to_string(),
+            host,
+            basic,
+            query,
+            https,
+        })
     }
 }
 
@@ -128,7 +150,9 @@ mod tests {
 
     #[test]
     fn credentials_become_basic_auth_percent_decoded() {
-        let t = template("http://al%40ice:p%3Ass@host:8080/job?token=abc", &[]).resolve().unwrap();
+        let t = template("http://al%40ice:p%3Ass@host:8080/job?token=abc", &[])
+            .resolve()
+            .unwrap();
         assert_eq!(t.url, "http://host:8080/job?token=abc");
         let (user, pass) = t.basic.as_ref().unwrap();
         assert_eq!((user.as_str(), pass.expose()), ("al@ice", "p:ss"));
@@ -145,7 +169,10 @@ mod tests {
     fn placeholders_are_filled_from_variables() {
         let t = template("https://chat.example/hooks/{TOKEN}", &[("TOKEN", "s3cr3t")]);
         assert_eq!(t.resolve().unwrap().url, "https://chat.example/hooks/s3cr3t");
-        assert!(template("https://x/{NOPE}", &[]).resolve().unwrap_err().contains("NOPE"));
+        assert!(template("https://x/{NOPE}", &[])
+            .resolve()
+            .unwrap_err()
+            .contains("NOPE"));
     }
 
     #[test]

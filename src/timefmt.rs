@@ -29,7 +29,10 @@ pub fn now_utc() -> String {
 
 /// Milliseconds since the epoch.
 pub fn now_millis() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
 }
 
 /// Howard Hinnant's days-to-civil algorithm.

@@ -108,7 +108,9 @@ impl RefUpdate {
     /// The ref name without `refs/heads/` or `refs/tags/`.
     pub fn short_name(&self) -> String {
         let name = self.name_lossy();
-        let short = name.strip_prefix("refs/heads/").or_else(|| name.strip_prefix("refs/tags/"));
+        let short = name
+            .strip_prefix("refs/heads/")
+            .or_else(|| name.strip_prefix("refs/tags/"));
         short.unwrap_or(&name).to_string()
     }
 
@@ -151,9 +153,7 @@ pub fn parse_line(line: &[u8]) -> Result<RefUpdate, LineError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let mut fields = line.splitn(3, |&b| b == b' ');
     let (old, new, name) = match (fields.next(), fields.next(), fields.next()) {
-        (Some(o), Some(n), Some(r)) if !r.is_empty() && !o.is_empty() && !n.is_empty() => {
-            (o, n, r)
-        }
+        (Some(o), Some(n), Some(r)) if !r.is_empty() && !o.is_empty() && !n.is_empty() => (o, n, r),
         _ => {
             let count = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).count();
             return Err(LineError::FieldCount(count));
@@ -173,7 +173,10 @@ pub fn parse_line(line: &[u8]) -> Result<RefUpdate, LineError> {
         (false, true) => Change::Delete { old },
         (false, false) => Change::Update { old, new },
     };
-    Ok(RefUpdate { name: name.to_vec(), change })
+    Ok(RefUpdate {
+        name: name.to_vec(),
+        change,
+    })
 }
 
 /// Parses all of stdin: the good updates, and for each bad line its number, text and error.
@@ -203,7 +206,13 @@ mod tests {
     #[test]
     fn a_line_with_two_real_ids_is_an_update() {
         let u = parse_line(format!("{A} {B} refs/heads/main").as_bytes()).unwrap();
-        assert_eq!(u.change, Change::Update { old: ObjectId(A.into()), new: ObjectId(B.into()) });
+        assert_eq!(
+            u.change,
+            Change::Update {
+                old: ObjectId(A.into()),
+                new: ObjectId(B.into())
+            }
+        );
         assert_eq!(u.kind(), RefKind::Branch);
         assert_eq!(u.short_name(), "main");
     }
@@ -211,11 +220,21 @@ mod tests {
     #[test]
     fn zero_ids_make_creates_and_deletes_with_zeros_shown() {
         let c = parse_line(format!("{Z} {B} refs/tags/v1").as_bytes()).unwrap();
-        assert_eq!(c.change, Change::Create { new: ObjectId(B.into()) });
+        assert_eq!(
+            c.change,
+            Change::Create {
+                new: ObjectId(B.into())
+            }
+        );
         assert_eq!(c.before_hex(), Z);
         assert_eq!(c.kind(), RefKind::Tag);
         let d = parse_line(format!("{A} {Z} refs/heads/x").as_bytes()).unwrap();
-        assert_eq!(d.change, Change::Delete { old: ObjectId(A.into()) });
+        assert_eq!(
+            d.change,
+            Change::Delete {
+                old: ObjectId(A.into())
+            }
+        );
         assert_eq!(d.after_hex(), Z);
     }
 
@@ -240,10 +259,19 @@ mod tests {
     fn bad_lines_say_what_is_wrong() {
         assert_eq!(parse_line(b"abc"), Err(LineError::FieldCount(1)));
         assert_eq!(parse_line(format!("{A} {B}").as_bytes()), Err(LineError::FieldCount(2)));
-        assert!(matches!(parse_line(format!("{A} xyz refs/heads/m").as_bytes()), Err(LineError::BadId(_))));
-        assert_eq!(parse_line(format!("{Z} {Z} refs/heads/m").as_bytes()), Err(LineError::NothingChanged));
+        assert!(matches!(
+            parse_line(format!("{A} xyz refs/heads/m").as_bytes()),
+            Err(LineError::BadId(_))
+        ));
+        assert_eq!(
+            parse_line(format!("{Z} {Z} refs/heads/m").as_bytes()),
+            Err(LineError::NothingChanged)
+        );
         let long = "c".repeat(64);
-        assert_eq!(parse_line(format!("{A} {long} refs/heads/m").as_bytes()), Err(LineError::MixedLengths));
+        assert_eq!(
+            parse_line(format!("{A} {long} refs/heads/m").as_bytes()),
+            Err(LineError::MixedLengths)
+        );
     }
 
     #[test]

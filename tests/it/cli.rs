@@ -68,7 +68,9 @@ fn test_sends_the_default_branchs_latest_commits() {
 #[test]
 fn check_lists_hooks_with_secrets_masked_and_fails_on_errors() {
     let repo = Repo::new();
-    repo.config("[[hook]]\nname = \"ci\"\nurl = \"http://u:pw-s3cret@ci.example.com/b?t=q-s3cret\"\ntoken = \"tok-s3cret\"\n");
+    repo.config(
+        "[[hook]]\nname = \"ci\"\nurl = \"http://u:pw-s3cret@ci.example.com/b?t=q-s3cret\"\ntoken = \"tok-s3cret\"\n",
+    );
     let out = repo.run(&["check"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
@@ -90,7 +92,11 @@ fn log_shows_recent_deliveries() {
     repo.commit("one");
     repo.push(&["origin", "main"]);
     let out = repo.run(&["log", "--json"], "");
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["status"], 200);
     assert_eq!(lines[0]["trigger"], "push");

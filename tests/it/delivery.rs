@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 
 fn ids(requests: &[Request]) -> Vec<String> {
-    requests.iter().map(|r| r.header("X-AtomGit-Delivery").unwrap().to_string()).collect()
+    requests
+        .iter()
+        .map(|r| r.header("X-AtomGit-Delivery").unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -62,13 +65,20 @@ fn a_silent_receiver_cannot_hold_the_push_past_the_budget() {
     let repo = Repo::new();
     let receiver = Receiver::start();
     receiver.always(Answer::Silent);
-    repo.config(&format!("[delivery]\nbudget = 2\n\n[[hook]]\nname = \"slow\"\nurl = \"{}\"\ntimeout = 30\n", receiver.url("/")));
+    repo.config(&format!(
+        "[delivery]\nbudget = 2\n\n[[hook]]\nname = \"slow\"\nurl = \"{}\"\ntimeout = 30\n",
+        receiver.url("/")
+    ));
     repo.commit("one");
     let start = Instant::now();
     let out = repo.push(&["origin", "main"]);
     let took = start.elapsed();
     assert!(took < Duration::from_secs(6), "push took {took:?}");
-    assert!(stderr(&out).contains("kept for `git-webhooks redeliver`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kept for `git-webhooks redeliver`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -88,7 +98,11 @@ fn a_connection_reset_mid_answer_is_retried() {
 fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
     let repo = Repo::new();
     // A port nobody listens on: take one and close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     repo.hook_to(&format!("http://127.0.0.1:{port}/"));
     let mut heads = Vec::new();
     for i in 0..4 {
@@ -103,14 +117,20 @@ fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
     let out = repo.run(&["redeliver"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let got = receiver.wait_for(4);
-    let afters: Vec<String> = got.iter().map(|r| r.json()["after"].as_str().unwrap().to_string()).collect();
+    let afters: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["after"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(afters, heads);
     let again = repo.run(&["redeliver"], "");
     assert!(again.status.success());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(receiver.requests().len(), 4);
     let files: Vec<_> = walk(&repo.bare.join("webhooks/outbox"));
-    assert!(files.iter().all(|f| !f.extension().is_some_and(|e| e == "json")), "{files:?}");
+    assert!(
+        files.iter().all(|f| !f.extension().is_some_and(|e| e == "json")),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -124,7 +144,10 @@ fn a_later_push_sends_the_backlog_first() {
     let second = repo.commit("second");
     repo.push(&["origin", "main"]);
     let got = receiver.wait_for(3);
-    let afters: Vec<String> = got.iter().map(|r| r.json()["after"].as_str().unwrap().to_string()).collect();
+    let afters: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["after"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(afters, vec![first.clone(), first, second]);
 }
 
@@ -132,7 +155,11 @@ fn a_later_push_sends_the_backlog_first() {
 fn outbox_files_are_private_and_hold_no_url_or_credentials() {
     use std::os::unix::fs::PermissionsExt;
     let repo = Repo::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     repo.config(&format!("[[hook]]\nname = \"down\"\nurl = \"http://user:pw-s3cret@127.0.0.1:{port}/p?q=q-s3cret\"\ntoken = \"tok-s3cret\"\n"));
     repo.commit("one");
     repo.push(&["origin", "main"]);
@@ -142,7 +169,10 @@ fn outbox_files_are_private_and_hold_no_url_or_credentials() {
         let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{f:?}");
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        assert!(!text.contains("s3cret") && !text.contains(&port.to_string()), "{f:?}: {text}");
+        assert!(
+            !text.contains("s3cret") && !text.contains(&port.to_string()),
+            "{f:?}: {text}"
+        );
     }
 }
 

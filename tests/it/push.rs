@@ -35,13 +35,20 @@ fn first_push_into_an_empty_repository_sends_the_whole_history() {
     let c = &e["commits"][0];
     assert_eq!(c["message"], "commit 1\n");
     assert_eq!(c["title"], "commit 1");
-    assert_eq!(c["url"], format!("https://git.example.com/demo/project/commits/{}", ids[0]));
+    assert_eq!(
+        c["url"],
+        format!("https://git.example.com/demo/project/commits/{}", ids[0])
+    );
     assert_eq!(c["author"]["name"], "A U Thor");
     assert_eq!(c["author"]["email"], "author@example.com");
     let committed = repo.git(&["show", "-s", "--format=%cI", &ids[0]]);
     assert_eq!(c["timestamp"], committed.as_str());
     assert!(committed.ends_with("+08:00"));
-    assert!(stderr(&out).contains("remote: git-webhooks: ci (http://127.0.0.1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("remote: git-webhooks: ci (http://127.0.0.1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -54,7 +61,10 @@ fn a_fast_forward_lists_old_to_new() {
     let e = receiver.wait_for(2)[1].json();
     assert_eq!(e["before"], old.as_str());
     assert_eq!(e["after"], new.as_str());
-    assert_eq!(commit_ids(&e), rev_list(&repo, &["--reverse", &format!("{old}..{new}")]));
+    assert_eq!(
+        commit_ids(&e),
+        rev_list(&repo, &["--reverse", &format!("{old}..{new}")])
+    );
     assert_eq!(e["total_commits_count"], 2);
     assert_eq!(e["forced"], false);
 }
@@ -123,7 +133,10 @@ fn a_force_push_lists_the_new_commits_and_says_forced() {
     let e = receiver.wait_for(2)[1].json();
     assert_eq!(e["before"], old.as_str());
     assert_eq!(commit_ids(&e), vec![new.clone()]);
-    assert_eq!(commit_ids(&e), rev_list(&repo, &["--reverse", &format!("{old}..{new}")]));
+    assert_eq!(
+        commit_ids(&e),
+        rev_list(&repo, &["--reverse", &format!("{old}..{new}")])
+    );
     assert_eq!(e["forced"], true);
 }
 
@@ -136,7 +149,10 @@ fn deleting_a_branch_and_a_tag_sends_empty_events() {
     repo.push(&["origin", "--delete", "gone", "v1"]);
     let requests = receiver.wait_for(5);
     assert_eq!(requests.len(), 5);
-    let deletes: Vec<_> = requests[3..].iter().map(|r| (r.header("X-AtomGit-Event").unwrap().to_string(), r.json())).collect();
+    let deletes: Vec<_> = requests[3..]
+        .iter()
+        .map(|r| (r.header("X-AtomGit-Event").unwrap().to_string(), r.json()))
+        .collect();
     for (_, e) in &deletes {
         assert_eq!(e["before"], head.as_str());
         assert_eq!(e["after"], ZERO);
@@ -189,7 +205,10 @@ fn every_ref_of_a_push_gets_its_event() {
     repo.push(&["origin", "--tags"]);
     let requests = receiver.wait_for(13);
     assert_eq!(requests.len(), 13);
-    let tags = requests.iter().filter(|r| r.header("X-AtomGit-Event") == Some("Tag Push Hook")).count();
+    let tags = requests
+        .iter()
+        .filter(|r| r.header("X-AtomGit-Event") == Some("Tag Push Hook"))
+        .count();
     assert_eq!(tags, 6);
 }
 
@@ -210,7 +229,15 @@ fn non_utf8_messages_and_names_are_decoded_lossily() {
     let (repo, receiver) = setup();
     let msg = repo.dir.path().join("msg");
     std::fs::write(&msg, b"caf\xe9 \xff\xfe\n").unwrap();
-    repo.git(&["-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", msg.to_str().unwrap()]);
+    repo.git(&[
+        "-c",
+        "i18n.commitEncoding=ISO-8859-1",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-F",
+        msg.to_str().unwrap(),
+    ]);
     repo.push(&["origin", "main"]);
     let e = receiver.wait_for(1)[0].json();
     let message = e["commits"][0]["message"].as_str().unwrap();
@@ -222,7 +249,10 @@ fn non_utf8_messages_and_names_are_decoded_lossily() {
 fn basic_auth_and_token_are_sent_and_never_shown() {
     let repo = Repo::new();
     let receiver = Receiver::start();
-    let url = format!("http://jenkins:p%40ss-w0rd@127.0.0.1:{}/job?key=query-s3cret", receiver.port);
+    let url = format!(
+        "http://jenkins:p%40ss-w0rd@127.0.0.1:{}/job?key=query-s3cret",
+        receiver.port
+    );
     repo.config(&format!("[[hook]]\nurl = \"{url}\"\ntoken = \"tok-s3cret\"\n"));
     repo.commit("base");
     let out = repo.push(&["origin", "main"]);

@@ -45,7 +45,12 @@ impl Repo {
         let dir = tempfile::tempdir().unwrap();
         let bare = dir.path().join("project.git");
         let work = dir.path().join("work");
-        let repo = Repo { bare, work, dir, clock: AtomicU64::new(1_700_000_000) };
+        let repo = Repo {
+            bare,
+            work,
+            dir,
+            clock: AtomicU64::new(1_700_000_000),
+        };
         repo.git_in(repo.dir.path(), &["init", "-q", "--bare", "-b", "main", "project.git"]);
         repo.git_in(repo.dir.path(), &["init", "-q", "-b", "main", "work"]);
         repo.git(&["remote", "add", "origin", repo.bare.to_str().unwrap()]);
@@ -56,7 +61,11 @@ impl Repo {
     /// Runs git in `dir`; panics on failure; returns stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
         let out = self.command("git", dir).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim_end().to_string()
     }
 
@@ -66,7 +75,8 @@ impl Repo {
         cmd.current_dir(dir);
         base_env(&mut cmd, self.dir.path());
         let t = self.clock.fetch_add(60, Ordering::SeqCst);
-        cmd.env("GIT_AUTHOR_DATE", format!("@{t} +0800")).env("GIT_COMMITTER_DATE", format!("@{t} +0800"));
+        cmd.env("GIT_AUTHOR_DATE", format!("@{t} +0800"))
+            .env("GIT_COMMITTER_DATE", format!("@{t} +0800"));
         cmd
     }
 
@@ -100,7 +110,11 @@ impl Repo {
         let mut full = vec!["push"];
         full.extend_from_slice(args);
         let out = self.command("git", &self.work).args(&full).output().unwrap();
-        assert!(out.status.success(), "git push {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git push {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 
@@ -117,7 +131,12 @@ impl Repo {
     /// Runs the binary with `--repo BARE` and these arguments, feeding `stdin`.
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         let mut cmd = self.command(BIN, self.dir.path());
-        cmd.args(args).arg("--repo").arg(&self.bare).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args)
+            .arg("--repo")
+            .arg(&self.bare)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
@@ -126,8 +145,16 @@ impl Repo {
     /// `replay --dry-run` of the stdin lines, parsed.
     pub fn dry_run(&self, stdin: &str) -> Vec<Value> {
         let out = self.run(&["replay", "--dry-run"], stdin);
-        assert!(out.status.success(), "dry run failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        assert!(
+            out.status.success(),
+            "dry run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
@@ -151,7 +178,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -161,7 +191,12 @@ impl Request {
     /// The raw request as text, for searching.
     pub fn text(&self) -> String {
         let headers: Vec<String> = self.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
-        format!("{}\n{}\n{}", self.path, headers.join("\n"), String::from_utf8_lossy(&self.body))
+        format!(
+            "{}\n{}\n{}",
+            self.path,
+            headers.join("\n"),
+            String::from_utf8_lossy(&self.body)
+        )
     }
 }
 
@@ -246,12 +281,20 @@ impl Receiver {
                 let (n, v) = h.split_once(':').unwrap();
                 headers.push((n.trim().to_string(), v.trim().to_string()));
             }
-            let len: usize = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).map_or(0, |(_, v)| v.parse().unwrap());
+            let len: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, v)| v.parse().unwrap());
             let mut body = vec![0; len];
             if reader.read_exact(&mut body).is_err() {
                 return;
             }
-            let answer = self.script.lock().unwrap().pop_front().unwrap_or_else(|| self.default.lock().unwrap().clone());
+            let answer = self
+                .script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or_else(|| self.default.lock().unwrap().clone());
             let request = Request { path, headers, body };
             let reply = |status: u16, extra: &str| format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\nok");
             let text = match answer {
@@ -296,5 +339,10 @@ pub fn rev_list(repo: &Repo, args: &[&str]) -> Vec<String> {
 
 /// The ids of an event's commits.
 pub fn commit_ids(event: &Value) -> Vec<String> {
-    event["commits"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    event["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
 }
