@@ -128,7 +128,7 @@ fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
     assert_eq!(receiver.requests().len(), 4);
     let files: Vec<_> = walk(&repo.bare.join("webhooks/outbox"));
     assert!(
-        files.iter().all(|f| !f.extension().is_some_and(|e| e == "json")),
+        files.iter().all(|f| f.extension().is_none_or(|e| e != "json")),
         "{files:?}"
     );
 }
@@ -246,4 +246,47 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn endpoints_are_served_in_parallel_and_each_keeps_one_connection() {
+    let repo = Repo::new();
+    // One receiver behind three hooks: if they were served one after another, never
+    // more than one request would be waiting for its answer at a time.
+    let receiver = Receiver::start();
+    receiver.always(Answer::After(Duration::from_millis(700), 200));
+    let hooks: String = (0..3)
+        .map(|i| {
+            format!(
+                "[[hook]]\nname = \"h{i}\"\nurl = \"{}\"\n",
+                receiver.url(&format!("/{i}"))
+            )
+        })
+        .collect();
+    repo.config(&hooks);
+    repo.commit("base");
+    for i in 0..3 {
+        repo.git(&["branch", &format!("b{i}")]);
+    }
+    repo.push(&["origin", "--all"]);
+    let got = receiver.wait_for(12);
+    assert_eq!(got.len(), 12);
+    assert_eq!(receiver.most_busy.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(
+        receiver.connections.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "one kept-alive connection per endpoint"
+    );
+    for i in 0..3 {
+        let refs: Vec<String> = got
+            .iter()
+            .filter(|r| r.path == format!("/{i}"))
+            .map(|r| r.json()["ref"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            refs,
+            vec!["refs/heads/b0", "refs/heads/b1", "refs/heads/b2", "refs/heads/main"],
+            "push order per endpoint"
+        );
+    }
 }

@@ -208,6 +208,8 @@ pub struct Receiver {
     script: Arc<Mutex<VecDeque<Answer>>>,
     default: Arc<Mutex<Answer>>,
     pub connections: Arc<AtomicU64>,
+    busy: Arc<AtomicU64>,
+    pub most_busy: Arc<AtomicU64>,
 }
 
 impl Receiver {
@@ -220,6 +222,8 @@ impl Receiver {
             script: Default::default(),
             default: Arc::new(Mutex::new(Answer::Status(200))),
             connections: Default::default(),
+            busy: Default::default(),
+            most_busy: Default::default(),
         };
         let r = receiver.clone();
         std::thread::spawn(move || {
@@ -294,14 +298,17 @@ impl Receiver {
                 .lock()
                 .unwrap()
                 .pop_front()
-                .unwrap_or_else(|| self.default.lock().unwrap().clone());
+                .unwrap_or_else(|| *self.default.lock().unwrap());
             let request = Request { path, headers, body };
             let reply = |status: u16, extra: &str| format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\nok");
             let text = match answer {
                 Answer::Status(s) => reply(s, ""),
                 Answer::WithHeader(s, n, v) => reply(s, &format!("{n}: {v}\r\n")),
                 Answer::After(d, s) => {
+                    let now = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
+                    self.most_busy.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(d);
+                    self.busy.fetch_sub(1, Ordering::SeqCst);
                     reply(s, "")
                 }
                 Answer::Silent => {

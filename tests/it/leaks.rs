@@ -1,0 +1,69 @@
+//! No secret reaches the pusher's output, the CLI's output, the log or the outbox.
+
+use crate::support::*;
+
+const SECRETS: [&str; 7] =
+    ["tok-Q7s3cret", "hmac-Q7s3cret", "pw-Q7s3cret", "query-Q7s3cret", "var-Q7s3cret", "envtok-Q7s3cret", "bXlzaWduaW5na2V5"];
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_never_appear_in_output_logs_or_files() {
+    let repo = Repo::new();
+    let failing = Receiver::start();
+    failing.always(Answer::Status(500));
+    let refusing = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let secret_file = repo.dir.path().join("token.txt");
+    std::fs::write(&secret_file, "envtok-Q7s3cret\n").unwrap();
+    repo.config(&format!(
+        r#"[delivery]
+budget = 3
+
+[[hook]]
+name = "fails"
+url = "http://user:pw-Q7s3cret@127.0.0.1:{}/p/{{KEY}}?k=query-Q7s3cret"
+url_variables = {{ KEY = "var-Q7s3cret" }}
+token = "tok-Q7s3cret"
+secret = "hmac-Q7s3cret"
+signing_secret = "whsec_bXlzaWduaW5na2V5"
+
+[[hook]]
+name = "refused"
+url = "http://user:pw-Q7s3cret@127.0.0.1:{refusing}/x?k=query-Q7s3cret"
+token = {{ file = "{}" }}
+"#,
+        failing.port,
+        secret_file.display()
+    ));
+    repo.commit("one");
+    let mut outputs = vec![stderr(&repo.push(&["origin", "main"]))];
+    for args in [&["check"][..], &["log"], &["log", "--json"], &["redeliver", "--dry-run"], &["redeliver"], &["test"], &["-v", "redeliver"]] {
+        let out = repo.run(args, "");
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        outputs.push(stderr(&out));
+    }
+    assert!(outputs[0].contains("kept for `git-webhooks redeliver`"), "{}", outputs[0]);
+    for file in files_under(&repo.bare) {
+        if file.ends_with("webhooks.toml") {
+            continue;
+        }
+        outputs.push(String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned());
+    }
+    assert!(failing.requests().iter().any(|r| r.text().contains("tok-Q7s3cret")), "the receiver does get the token");
+    for text in &outputs {
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "{secret} leaked in:\n{text}");
+        }
+    }
+}
