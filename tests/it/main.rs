@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod commits;
 mod delivery;
 mod leaks;
 mod push;
