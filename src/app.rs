@@ -114,8 +114,11 @@ fn open_repository(flag: Option<&Path>) -> Result<Repository, String> {
         .unwrap_or_else(|| PathBuf::from("."));
     Repository::open(&path).map_err(|e| {
         let text = e.message().to_string();
-        if text.contains("objectformat") || text.contains("extension") {
-            format!("{} is a SHA-256 (or otherwise extended) repository, which git-webhooks cannot read yet: {text}. No events are sent for it.", path.display())
+        if text.contains("object format") || text.contains("objectformat") {
+            format!(
+                "{} uses SHA-256 object ids, which git-webhooks cannot read yet; no events are sent for it",
+                path.display()
+            )
         } else {
             format!("{} is not a git repository ({text}); use --repo DIR", path.display())
         }

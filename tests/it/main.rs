@@ -6,4 +6,5 @@ mod cli;
 mod commits;
 mod delivery;
 mod leaks;
+mod objects;
 mod push;
