@@ -33,7 +33,7 @@ fn base_env(cmd: &mut Command, home: &Path) {
         .env("GIT_COMMITTER_NAME", "C O Mitter")
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
         .env("GIT_WEBHOOKS_USER", "alice")
-        .env("GIT_WEBHOOKS_CONFIG", home.join("no-system-config.toml"))
+        .env("GIT_WEBHOOKS_CONFIG", home.join("system-webhooks.toml"))
         .env_remove("GIT_DIR")
         .env_remove("REMOTE_USER")
         .env_remove("GL_USER");
@@ -116,6 +116,11 @@ impl Repo {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// Writes the system-wide config file that every command of this test reads.
+    pub fn system_config(&self, text: &str) {
+        std::fs::write(self.dir.path().join("system-webhooks.toml"), text).unwrap();
     }
 
     /// Writes the repository's webhooks.toml.
