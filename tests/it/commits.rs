@@ -72,7 +72,11 @@ fn expected(repo: &Repo, before: &BTreeMap<String, String>, event: &serde_json::
         args.extend(excluded);
     } else {
         args.push(format!("^{old}"));
-        let ancestor = repo.command("git", &repo.bare).args(["merge-base", "--is-ancestor", old, new]).status().unwrap();
+        let ancestor = repo
+            .command("git", &repo.bare)
+            .args(["merge-base", "--is-ancestor", old, new])
+            .status()
+            .unwrap();
         forced = !ancestor.success();
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -82,7 +86,11 @@ fn expected(repo: &Repo, before: &BTreeMap<String, String>, event: &serde_json::
 }
 
 fn random_push(repo: &Repo, rng: &mut Rng, round: usize) -> Vec<String> {
-    let branches: Vec<String> = remote_refs(repo).keys().filter(|r| r.starts_with("refs/heads/")).cloned().collect();
+    let branches: Vec<String> = remote_refs(repo)
+        .keys()
+        .filter(|r| r.starts_with("refs/heads/"))
+        .cloned()
+        .collect();
     let commits = all_commits(repo);
     let mut specs = Vec::new();
     let mut touched = std::collections::BTreeSet::new();
@@ -97,11 +105,20 @@ fn random_push(repo: &Repo, rng: &mut Rng, round: usize) -> Vec<String> {
         let spec = match action {
             0 => {
                 let tip = repo.bare_git(&["rev-parse", &branch]);
-                format!("{}:{branch}", grow(repo, rng, &tip, 1 + count, &format!("ff{round}.{k}")))
+                format!(
+                    "{}:{branch}",
+                    grow(repo, rng, &tip, 1 + count, &format!("ff{round}.{k}"))
+                )
             }
-            1 => format!("+{}:{branch}", grow(repo, rng, &base, count % 3, &format!("force{round}.{k}"))),
+            1 => format!(
+                "+{}:{branch}",
+                grow(repo, rng, &base, count % 3, &format!("force{round}.{k}"))
+            ),
             2 if branches.len() > 1 && branch != "refs/heads/main" => format!(":{branch}"),
-            3 => format!("{}:refs/heads/new{round}-{k}", grow(repo, rng, &base, count % 4, &format!("new{round}.{k}"))),
+            3 => format!(
+                "{}:refs/heads/new{round}-{k}",
+                grow(repo, rng, &base, count % 4, &format!("new{round}.{k}"))
+            ),
             4 => format!("{base}:refs/tags/t{round}-{k}"),
             _ => {
                 let name = format!("a{round}-{k}");
@@ -125,7 +142,11 @@ fn random_histories_and_pushes_match_git_rev_list() {
         let main = grow(&repo, &mut rng, &root, 5, "main");
         repo.git(&["update-ref", "refs/heads/main", &main]);
         let side = grow(&repo, &mut rng, &root, 3, "side");
-        repo.push(&["origin", &format!("{main}:refs/heads/main"), &format!("{side}:refs/heads/side")]);
+        repo.push(&[
+            "origin",
+            &format!("{main}:refs/heads/main"),
+            &format!("{side}:refs/heads/side"),
+        ]);
         let mut seen = receiver.wait_for(2).len();
         for round in 0..4 {
             let before = remote_refs(&repo);

@@ -2,8 +2,15 @@
 
 use crate::support::*;
 
-const SECRETS: [&str; 7] =
-    ["tok-Q7s3cret", "hmac-Q7s3cret", "pw-Q7s3cret", "query-Q7s3cret", "var-Q7s3cret", "envtok-Q7s3cret", "bXlzaWduaW5na2V5"];
+const SECRETS: [&str; 7] = [
+    "tok-Q7s3cret",
+    "hmac-Q7s3cret",
+    "pw-Q7s3cret",
+    "query-Q7s3cret",
+    "var-Q7s3cret",
+    "envtok-Q7s3cret",
+    "bXlzaWduaW5na2V5",
+];
 
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -23,7 +30,11 @@ fn secrets_never_appear_in_output_logs_or_files() {
     let repo = Repo::new();
     let failing = Receiver::start();
     failing.always(Answer::Status(500));
-    let refusing = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refusing = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let secret_file = repo.dir.path().join("token.txt");
     std::fs::write(&secret_file, "envtok-Q7s3cret\n").unwrap();
     repo.config(&format!(
@@ -48,19 +59,34 @@ token = {{ file = "{}" }}
     ));
     repo.commit("one");
     let mut outputs = vec![stderr(&repo.push(&["origin", "main"]))];
-    for args in [&["check"][..], &["log"], &["log", "--json"], &["redeliver", "--dry-run"], &["redeliver"], &["test"], &["-v", "redeliver"]] {
+    for args in [
+        &["check"][..],
+        &["log"],
+        &["log", "--json"],
+        &["redeliver", "--dry-run"],
+        &["redeliver"],
+        &["test"],
+        &["-v", "redeliver"],
+    ] {
         let out = repo.run(args, "");
         outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
         outputs.push(stderr(&out));
     }
-    assert!(outputs[0].contains("kept for `git-webhooks redeliver`"), "{}", outputs[0]);
+    assert!(
+        outputs[0].contains("kept for `git-webhooks redeliver`"),
+        "{}",
+        outputs[0]
+    );
     for file in files_under(&repo.bare) {
         if file.ends_with("webhooks.toml") {
             continue;
         }
         outputs.push(String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned());
     }
-    assert!(failing.requests().iter().any(|r| r.text().contains("tok-Q7s3cret")), "the receiver does get the token");
+    assert!(
+        failing.requests().iter().any(|r| r.text().contains("tok-Q7s3cret")),
+        "the receiver does get the token"
+    );
     for text in &outputs {
         for secret in SECRETS {
             assert!(!text.contains(secret), "{secret} leaked in:\n{text}");
