@@ -23,6 +23,8 @@ const REDELIVER_BUDGET: Duration = Duration::from_secs(600);
 
 /// Runs one command; the result is the process's exit code.
 pub fn run(global: Global, command: Command) -> u8 {
+    // The budget counts from here: building events is part of what the pusher waits for.
+    let started = Instant::now();
     let out = Output::new(global.quiet, global.verbose);
     match command {
         Command::Completions { shell } => {
@@ -59,6 +61,7 @@ pub fn run(global: Global, command: Command) -> u8 {
                 outbox: Outbox::new(repo.path()),
                 repo,
                 out,
+                started,
             };
             match command {
                 Command::Hook => {
@@ -131,6 +134,7 @@ struct Context {
     git_dir: PathBuf,
     outbox: Outbox,
     out: Output,
+    started: Instant,
 }
 
 impl Context {
@@ -165,7 +169,7 @@ impl Context {
                 hook.name
             ));
         }
-        self.flush_recorded_pushes(&config);
+        self.flush_recorded_pushes(&config, config.budget / 3);
         let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
         let events = self.build_events(
             &config,
@@ -186,7 +190,7 @@ impl Context {
         Run {
             outbox: &self.outbox,
             trigger,
-            deadline: Instant::now() + budget,
+            deadline: self.started + budget,
             keep,
         }
     }
@@ -230,8 +234,11 @@ impl Context {
     }
 
     /// Turns pushes recorded while the config was broken into outbox deliveries.
-    fn flush_recorded_pushes(&self, config: &Config) {
-        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + Duration::from_secs(5)) else {
+    fn flush_recorded_pushes(&self, config: &Config, wait: Duration) {
+        if self.outbox.recorded_pushes().0.is_empty() {
+            return;
+        }
+        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + wait) else {
             return;
         };
         let (pushes, problems) = self.outbox.recorded_pushes();
@@ -475,7 +482,7 @@ impl Context {
                 )
             }
         };
-        self.flush_recorded_pushes(&config);
+        self.flush_recorded_pushes(&config, REDELIVER_BUDGET);
         let pending = self.outbox.hooks_with_pending();
         for orphan in pending
             .iter()

@@ -127,3 +127,55 @@ fn the_demo_runs_and_shows_delivered_events() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Push Hook") && text.contains("Tag Push Hook"), "{text}");
 }
+
+#[test]
+fn listen_prints_each_requests_event_and_pretty_body() {
+    let repo = Repo::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listener = repo
+        .command(BIN, repo.dir.path())
+        .args(["listen", "--port", &port.to_string(), "--count", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    repo.hook_to(&format!("http://127.0.0.1:{port}/hook"));
+    let head = repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    assert!(stderr(&out).contains("delivered 1 event (200)"), "{}", stderr(&out));
+    let printed = listener.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&printed.stdout);
+    assert!(text.starts_with("POST /hook  Push Hook\n{\n"), "{text}");
+    assert!(text.contains(&format!("  \"after\": \"{head}\"")), "{text}");
+}
+
+#[test]
+fn requests_go_through_the_proxy_named_in_the_environment_except_no_proxy_hosts() {
+    let repo = Repo::new();
+    let proxy = Receiver::start();
+    let direct = Receiver::start();
+    repo.config(&format!(
+        "[[hook]]\nname = \"far\"\nurl = \"http://hooks.example.invalid/build\"\n\n[[hook]]\nname = \"near\"\nurl = \"{}\"\n",
+        direct.url("/near")
+    ));
+    repo.commit("one");
+    let mut cmd = repo.command("git", &repo.work);
+    cmd.args(["push", "origin", "main"])
+        .env("HTTP_PROXY", proxy.url(""))
+        .env("NO_PROXY", "127.0.0.1");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    // The proxy is asked to open a tunnel to the far host; the near one is reached directly.
+    let got = proxy.wait_for(1);
+    assert_eq!(got[0].path, "hooks.example.invalid:80", "{}", stderr(&out));
+    assert_eq!(direct.wait_for(1)[0].path, "/near");
+    assert!(proxy.requests().iter().all(|r| !r.path.contains("near")));
+}
