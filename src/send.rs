@@ -118,8 +118,22 @@ fn describe(error: &ureq::Error) -> String {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
-            _ => format!("I/O error: {e}"),
+            _ => certificate_hint(format!("I/O error: {e}")),
         },
-        other => other.to_string(),
+        other => certificate_hint(other.to_string()),
+    }
+}
+
+/// Says what to do about a refused server certificate.
+fn certificate_hint(text: String) -> String {
+    if text.contains("CaUsedAsEndEntity") {
+        format!(
+            "{text} (the receiver's certificate is marked CA:TRUE, which is never accepted as a \
+             server certificate, even from ca_file; give the server a certificate with CA:FALSE)"
+        )
+    } else if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+        format!("{text} (its issuer is not trusted; name the CA that signed it in ca_file)")
+    } else {
+        text
     }
 }

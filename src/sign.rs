@@ -1,8 +1,9 @@
 //! Body signatures: GitHub/Gitea's `X-Hub-Signature-256` and Standard Webhooks'
 //! `webhook-signature`.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD as BASE64};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -25,11 +26,18 @@ pub fn hub_signature(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// The key bytes of a Standard Webhooks secret (`whsec_<base64>`).
+/// Base64 with or without its trailing `=` padding: the reference implementations
+/// accept secrets either way.
+const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The key bytes of a Standard Webhooks secret (`whsec_<base64>`, padded or not).
 pub fn standard_key(secret: &Secret) -> Result<Vec<u8>, String> {
     let text = secret.expose();
     let encoded = text.strip_prefix("whsec_").unwrap_or(text);
-    BASE64
+    BASE64_ANY_PADDING
         .decode(encoded)
         .ok()
         .filter(|k| !k.is_empty())
@@ -67,6 +75,14 @@ mod tests {
             sig,
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn unpadded_standard_secrets_decode_like_padded_ones() {
+        let padded = standard_key(&Secret::new("whsec_c2l4dGVlbiBieXRlIGtleQ==")).unwrap();
+        let unpadded = standard_key(&Secret::new("whsec_c2l4dGVlbiBieXRlIGtleQ")).unwrap();
+        assert_eq!(padded, b"sixteen byte key");
+        assert_eq!(unpadded, padded);
     }
 
     #[test]

@@ -8,3 +8,5 @@ mod delivery;
 mod leaks;
 mod objects;
 mod push;
+mod signing;
+mod tls;
