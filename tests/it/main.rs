@@ -8,5 +8,6 @@ mod delivery;
 mod leaks;
 mod objects;
 mod push;
+mod server;
 mod signing;
 mod tls;
