@@ -28,7 +28,10 @@ pub fn run(global: Global, command: Command) -> u8 {
     let out = Output::new(global.quiet, global.verbose);
     match command {
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "git-webhooks", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "git-webhooks", &mut script);
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(&script);
             0
         }
         Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
@@ -192,6 +195,7 @@ impl Context {
             trigger,
             deadline: self.started + budget,
             keep,
+            out: self.out,
         }
     }
 
@@ -238,7 +242,7 @@ impl Context {
         if self.outbox.recorded_pushes().0.is_empty() {
             return;
         }
-        let Some(_lock) = self.outbox.lock(".pushes", Instant::now() + wait) else {
+        let Ok(_lock) = self.outbox.lock(".pushes", Instant::now() + wait) else {
             return;
         };
         let (pushes, problems) = self.outbox.recorded_pushes();
@@ -298,7 +302,15 @@ impl Context {
         let mut events = Vec::new();
         for update in updates {
             match builder.build(update) {
-                Ok(Some(event)) => events.push(event),
+                Ok(Some(event)) => {
+                    let total = &event.payload["total_commits_count"];
+                    self.out.detail(&format!(
+                        "{}: {} event, {total} commit(s)",
+                        event.refname,
+                        event.kind.name()
+                    ));
+                    events.push(event);
+                }
                 Ok(None) => self
                     .out
                     .detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
@@ -556,8 +568,16 @@ impl Context {
                     (None, None) => "-".into(),
                 };
                 println!(
-                    "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {:?}  {}",
-                    r.time, r.hook, r.event, r.refname, r.attempt, r.duration_ms, r.delivery, r.trigger, outcome
+                    "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {}  {}",
+                    r.time,
+                    r.hook,
+                    r.event,
+                    r.refname,
+                    r.attempt,
+                    r.duration_ms,
+                    r.delivery,
+                    r.trigger.name(),
+                    outcome
                 );
             }
         }

@@ -85,7 +85,8 @@ struct RawUser {
 #[serde(deny_unknown_fields)]
 struct RawHook {
     name: Option<Spanned<String>>,
-    url: Spanned<String>,
+    url: Option<Spanned<String>>,
+    enabled: Option<bool>,
     events: Option<Vec<Spanned<String>>>,
     token: Option<Spanned<SecretSource>>,
     secret: Option<Spanned<SecretSource>>,
@@ -126,8 +127,9 @@ pub struct Hook {
     pub headers: Vec<(String, String)>,
     pub ca_pem: Option<Vec<u8>>,
     pub tls_verify: bool,
-    /// The file this hook was defined in.
+    /// The file this hook was defined in, and the line of its `url`.
     pub origin: PathBuf,
+    pub line: usize,
     /// For each secret-valued key, where its value comes from (never the value).
     pub secret_sources: Vec<(String, String)>,
 }
@@ -153,6 +155,8 @@ impl Hook {
             && match kind {
                 EventKind::Push => crate::glob::any(&self.branches, short_name),
                 EventKind::TagPush => crate::glob::any(&self.tags, short_name),
+                // A merge request is filtered by its target branch.
+                EventKind::MergeRequest => crate::glob::any(&self.branches, short_name),
                 _ => true,
             }
     }
@@ -396,14 +400,30 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
                 None => errors.push(source.error(b.span().start, "budget", "must be a positive number of seconds")),
             }
         }
+        let mut file_hooks = Vec::new();
         for raw_hook in &raw.hook {
+            if raw_hook.enabled == Some(false) {
+                // Switches off a hook of the system-wide file for this repository.
+                match &raw_hook.name {
+                    Some(name) => hooks.retain(|h: &Hook| h.name != *name.get_ref()),
+                    None => warnings.push(format!(
+                        "{}: a hook with `enabled = false` needs the `name` of the hook it switches off",
+                        source.path.display()
+                    )),
+                }
+                continue;
+            }
             match hook(source, raw_hook, &mut warnings) {
-                Ok(h) => hooks.push(h),
+                Ok(h) => file_hooks.push(h),
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        // A named hook replaces the earlier file's hook of that name.
+        hooks.retain(|h| !file_hooks.iter().any(|f| !f.name.is_empty() && f.name == h.name));
+        let taken: Vec<String> = hooks.iter().map(|h| h.name.clone()).collect();
+        name_hooks(&mut file_hooks, &taken, &mut errors, &mut warnings);
+        hooks.extend(file_hooks);
     }
-    name_hooks(&mut hooks, &mut errors, &mut warnings);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -477,13 +497,26 @@ fn is_token(name: &str) -> bool {
 }
 
 fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Hook, Vec<ConfigError>> {
+    let Some(raw_url) = &raw.url else {
+        let name = raw
+            .name
+            .as_ref()
+            .map_or_else(String::new, |n| format!(" '{}'", n.get_ref()));
+        let at = raw.name.as_ref().map(|n| line_of(&source.text, n.span().start));
+        return Err(vec![error(
+            &source.path,
+            at,
+            "url",
+            format!("hook{name} has no `url`; every [[hook]] needs one"),
+        )]);
+    };
     let mut errors = Vec::new();
     let dir = source.dir();
-    let url_at = raw.url.span().start;
+    let url_at = raw_url.span().start;
     let label = raw
         .name
         .as_ref()
-        .map_or_else(|| raw.url.get_ref().clone(), |n| n.get_ref().clone());
+        .map_or_else(|| raw_url.get_ref().clone(), |n| n.get_ref().clone());
     let label = UrlTemplate::display_of(&label);
 
     let mut secret_sources = Vec::new();
@@ -514,7 +547,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         }
     }
 
-    let url = UrlTemplate::new(raw.url.get_ref().clone(), variables);
+    let url = UrlTemplate::new(raw_url.get_ref().clone(), variables);
     let target = match url.resolve() {
         Ok(t) => Some(t),
         Err(e) => {
@@ -527,8 +560,8 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             "hook '{label}': url_variables.{missing} is not used in the url"
         ));
     }
-    if url.has_credentials() || !url.secret_values().is_empty() {
-        secret_sources.push(("url".into(), "credentials or variables in the url".into()));
+    if url.has_credentials() {
+        secret_sources.push(("url password".into(), "literal".into()));
     }
 
     let events = match &raw.events {
@@ -596,6 +629,16 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             headers.push((name.clone(), value.get_ref().clone()));
         }
     }
+    if url.has_credentials() {
+        if let Some((_, value)) = raw
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            let msg = format!("hook '{label}': the url's credentials already set Authorization; remove one of them");
+            errors.push(source.error(value.span().start, "headers", msg));
+        }
+    }
     let ca_pem = raw.ca_file.as_ref().and_then(|f| {
         let path = dir.join(f.get_ref());
         match std::fs::read(&path) {
@@ -631,18 +674,21 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         ca_pem,
         tls_verify,
         origin: source.path.clone(),
+        line: line_of(&source.text, url_at),
         secret_sources,
     })
 }
 
-/// Gives unnamed hooks their URL's host, numbered when a host serves several; two hooks
-/// with the same explicit name are an error, since the outbox keys deliveries by name.
-fn name_hooks(hooks: &mut [Hook], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
-    let explicit: Vec<String> = hooks
+/// Gives a file's unnamed hooks their URL's host, numbered when a host serves several or
+/// the name is `taken` by an earlier file; two hooks of one file with the same explicit
+/// name are an error, since the outbox keys deliveries by name.
+fn name_hooks(hooks: &mut [Hook], taken: &[String], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
+    let mut explicit: Vec<String> = hooks
         .iter()
         .filter(|h| !h.name.is_empty())
         .map(|h| h.name.clone())
         .collect();
+    explicit.extend(taken.iter().cloned());
     let mut seen = std::collections::BTreeSet::new();
     for hook in hooks.iter_mut() {
         if hook.name.is_empty() {
@@ -660,7 +706,7 @@ fn name_hooks(hooks: &mut [Hook], errors: &mut Vec<ConfigError>, warnings: &mut 
         } else if seen.contains(&hook.name) {
             errors.push(error(
                 &hook.origin,
-                None,
+                Some(hook.line),
                 "name",
                 format!("two hooks are named '{}'; hook names must be unique", hook.name),
             ));

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use crate::config::Hook;
 use crate::outbox::{Delivery, Outbox, Trigger};
+use crate::output::Output;
 use crate::record::{self, Record};
 use crate::send::{self, Attempt};
 use crate::{request, timefmt};
@@ -23,6 +24,8 @@ pub struct Run<'a> {
     pub deadline: Instant,
     /// Keep what fails in the outbox (false for test events).
     pub keep: bool,
+    /// Where `--verbose` shows each attempt.
+    pub out: Output,
 }
 
 /// What happened at one endpoint.
@@ -103,17 +106,18 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         url: hook.url.display(),
         ..Report::default()
     };
-    let lock = if run.keep {
-        run.outbox.lock(&hook.name, run.deadline)
-    } else {
-        None
+    let lock = match run.keep {
+        true => match run.outbox.lock(&hook.name, run.deadline) {
+            Ok(file) => Some(file),
+            Err(reason) => {
+                report.failure = Some(reason);
+                keep_all(run, &mut report, fresh);
+                report.elapsed = started.elapsed();
+                return report;
+            }
+        },
+        false => None,
     };
-    if run.keep && lock.is_none() {
-        report.failure = Some("another git-webhooks process is still sending to this hook".into());
-        keep_all(run, &mut report, fresh);
-        report.elapsed = started.elapsed();
-        return report;
-    }
     let agent = send::agent(hook);
     let (backlog, problems) = if run.keep {
         run.outbox.pending(&hook.name)
@@ -201,6 +205,18 @@ fn deliver_one(
             .as_secs();
         let outcome = send::attempt(agent, &request::build(hook, delivery, unix), timeout);
         log_attempt(run, hook, delivery, &outcome, now.elapsed(), report);
+        if run.out.verbose {
+            let result = match &outcome {
+                Attempt::Delivered { status } => status.to_string(),
+                Attempt::Failed { error, .. } => hook.redact(error),
+            };
+            let ms = now.elapsed().as_millis();
+            let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
+            run.out.detail(&format!(
+                "{}: {event} {refname} {id} attempt {}: {result} in {ms} ms",
+                hook.name, delivery.attempts
+            ));
+        }
         let (error, retry_after) = match outcome {
             Attempt::Delivered { status } => {
                 report.status = Some(status);

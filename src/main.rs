@@ -8,10 +8,12 @@ use git_webhooks::cli::{Cli, Command, Global};
 
 fn main() -> ExitCode {
     let invoked_as = std::env::args_os().next().map(std::path::PathBuf::from);
+    // `post-receive`, or a chained name such as gitolite's `post-receive.h00-webhooks`.
     let as_hook = invoked_as
         .as_ref()
         .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "post-receive");
+        .map(|n| n.to_string_lossy())
+        .is_some_and(|n| n == "post-receive" || n.starts_with("post-receive."));
     let (global, command) = if as_hook {
         (Global::default(), Command::Hook)
     } else {

@@ -42,6 +42,19 @@ pub struct Delivery {
     pub body: String,
 }
 
+impl Trigger {
+    /// The name shown in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Push => "push",
+            Trigger::Replay => "replay",
+            Trigger::Test => "test",
+            Trigger::Redeliver => "redeliver",
+            Trigger::Send => "send",
+        }
+    }
+}
+
 impl Delivery {
     /// A new delivery with a fresh id.
     pub fn new(hook: &str, event: EventKind, refname: &str, body: Vec<u8>, trigger: Trigger) -> Delivery {
@@ -150,23 +163,31 @@ impl Outbox {
         self.root.join("pushes")
     }
 
-    /// Waits until `deadline` for the exclusive right to send `name`'s deliveries.
-    pub fn lock(&self, name: &str, deadline: Instant) -> Option<File> {
+    /// Waits until `deadline` for the exclusive right to send `name`'s deliveries; the
+    /// error says why it was not had.
+    pub fn lock(&self, name: &str, deadline: Instant) -> Result<File, String> {
         let dir = self.root.join("locks");
-        fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(file_key(name));
+        let cannot = |e: std::io::Error| {
+            format!(
+                "cannot open {}: {e} (every pusher must run hooks as the account that owns the repository)",
+                path.display()
+            )
+        };
+        fs::create_dir_all(&dir).map_err(cannot)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .open(dir.join(file_key(name)))
-            .ok()?;
+            .open(&path)
+            .map_err(cannot)?;
         loop {
             if file.try_lock().is_ok() {
-                return Some(file);
+                return Ok(file);
             }
             if Instant::now() >= deadline {
-                return None;
+                return Err("another git-webhooks process is still sending to this hook".into());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -217,10 +238,11 @@ impl Outbox {
         let mut names: Vec<String> = entries
             .flatten()
             .filter_map(|e| {
+                // The first readable file names the hook; corrupt ones are set aside later.
                 json_files(&e.path())
-                    .first()
-                    .and_then(|p| fs::read(p).ok())
-                    .and_then(|b| serde_json::from_slice::<Delivery>(&b).ok())
+                    .iter()
+                    .filter_map(|p| fs::read(p).ok())
+                    .find_map(|b| serde_json::from_slice::<Delivery>(&b).ok())
                     .map(|d| d.hook)
             })
             .collect();

@@ -22,14 +22,15 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
     }
     let r = &config.repository;
     let _ = writeln!(s, "[repository]");
+    let text = |v: &str| format!("{v:?}");
     let fields = [
-        ("name", r.name.clone()),
+        ("name", text(&r.name)),
         ("project_id", r.project_id.to_string()),
-        ("description", r.description.clone()),
-        ("homepage", r.homepage.clone()),
-        ("url", r.url.clone()),
-        ("git_http_url", r.git_http_url.clone()),
-        ("git_ssh_url", r.git_ssh_url.clone()),
+        ("description", text(&r.description)),
+        ("homepage", text(&r.homepage)),
+        ("url", text(&r.url)),
+        ("git_http_url", text(&r.git_http_url)),
+        ("git_ssh_url", text(&r.git_ssh_url)),
         ("visibility_level", r.visibility_level.to_string()),
     ];
     for (key, value) in fields {
@@ -37,7 +38,7 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
             .origins
             .get(key)
             .map_or_else(|| "default".to_string(), |p| p.display().to_string());
-        let _ = writeln!(s, "  {key} = {value:?}  ({origin})");
+        let _ = writeln!(s, "  {key} = {value}  ({origin})");
     }
     let _ = writeln!(s, "[payload] max_commits = {}", config.max_commits);
     let _ = writeln!(s, "[delivery] budget = {}s", config.budget.as_secs_f64());
@@ -84,10 +85,7 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut w = config.warnings.clone();
     for h in &config.hooks {
-        let literal = h
-            .secret_sources
-            .iter()
-            .any(|(_, source)| source == "literal" || source.starts_with("credentials"));
+        let literal = h.secret_sources.iter().any(|(_, source)| source == "literal");
         let world_readable = std::fs::metadata(&h.origin).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
         if literal && world_readable {
             w.push(format!(

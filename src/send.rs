@@ -99,12 +99,17 @@ pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
                 },
             }
         }
-        Err(e) => Attempt::Failed {
-            status: None,
-            error: describe(&e),
-            retry: true,
-            retry_after: None,
-        },
+        Err(e) => {
+            let error = describe(&e);
+            // A refused certificate stays refused: retrying only costs the pusher time.
+            let retry = !error.contains("certificate");
+            Attempt::Failed {
+                status: None,
+                error,
+                retry,
+                retry_after: None,
+            }
+        }
     }
 }
 

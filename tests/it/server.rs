@@ -140,3 +140,24 @@ fn generated_payloads_and_the_seeds_samples_match_the_schemas() {
     );
     validate("merge_request", &[seed("seed-merge_request.json")]);
 }
+
+#[test]
+fn a_repository_can_replace_or_switch_off_a_system_wide_hook() {
+    let repo = Repo::new();
+    let system = Receiver::start();
+    let replacement = Receiver::start();
+    repo.system_config(&format!(
+        "[[hook]]\nname = \"ci\"\nurl = \"{}\"\n\n[[hook]]\nname = \"chat\"\nurl = \"{}\"\n",
+        system.url("/ci"),
+        system.url("/chat")
+    ));
+    repo.config(&format!(
+        "[[hook]]\nname = \"ci\"\nurl = \"{}\"\n\n[[hook]]\nname = \"chat\"\nenabled = false\n",
+        replacement.url("/own-ci")
+    ));
+    repo.commit("one");
+    repo.push(&["origin", "main"]);
+    assert_eq!(replacement.wait_for(1).len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(system.requests().is_empty(), "{:?}", system.requests());
+}
