@@ -2,14 +2,16 @@
 //! listed by the `git` that runs the hook (it reads commit-graph files; see
 //! docs/performance.md).
 
-use std::collections::HashSet;
-use std::io::Write;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use git2::{ObjectType, Oid, Repository};
 
-use crate::update::{Change, ObjectId, RefUpdate};
+use crate::update::{Change, ObjectId, RefKind, RefUpdate};
 
 /// The commits of one update.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,12 +24,29 @@ pub struct Selection {
     pub forced: bool,
 }
 
+/// A creation bringing this many commits makes the shared walk of a push wait (see
+/// `History::select_shared`).
+const LONG_CREATION: usize = 20_000;
+
+/// What a selection depends on: the old commit (none for a creation), the new one, the cap.
+type SelectionKey = (Option<String>, String, usize);
+
 /// The repository as it was before the push: the commits that were already reachable.
 pub struct History<'r> {
     repo: &'r Repository,
     git_dir: PathBuf,
     excluded: Vec<String>,
     excluded_set: HashSet<String>,
+    /// Selections already made in this push, by (old commit, new commit, cap): refs of a
+    /// push that moved alike (a mirror push, branches created at one commit) share a walk.
+    done: RefCell<HashMap<SelectionKey, Selection>>,
+    /// How many creations have been selected so far in this push.
+    creations: Cell<usize>,
+    /// The most commits that a creation walked on its own brought.
+    longest_creation: Cell<usize>,
+    /// The commits new to the repository, walked once when a push creates several
+    /// branches (`None` inside: that walk failed, so each creation walks on its own).
+    shared: RefCell<Option<Option<NewCommits>>>,
 }
 
 /// What went wrong running `git rev-list`.
@@ -49,17 +68,28 @@ pub fn peel_to_commit(repo: &Repository, id: &ObjectId) -> Option<Oid> {
 
 /// The commit tips of every ref today, except the refs named in `updates`, whose `old`
 /// values are taken instead: the repository's state before those updates.
+///
+/// Only the creation of a branch (or an update from an object that is not a commit, which
+/// is selected like one) needs this state; for any other push the list is empty and no ref
+/// is read, which keeps a push into a repository with many refs as cheap as into one with few.
 pub fn tips_before(repo: &Repository, updates: &[RefUpdate]) -> Result<Vec<String>, git2::Error> {
+    if !updates.iter().any(|u| needs_tips(repo, u)) {
+        return Ok(Vec::new());
+    }
     let pushed: HashSet<&[u8]> = updates.iter().map(|u| u.name.as_slice()).collect();
+    let odb = repo.odb()?;
     let mut tips = Vec::new();
     for reference in repo.references()? {
         let reference = reference?;
-        if reference.symbolic_target_bytes().is_some() || pushed.contains(reference.name_bytes()) {
+        if pushed.contains(reference.name_bytes()) {
             continue;
         }
-        if let Ok(commit) = reference.peel(ObjectType::Commit) {
-            tips.push(commit.id().to_string());
-        }
+        // Symbolic refs have no target of their own; packed annotated tags carry their
+        // peeled target, which saves reading the tag object.
+        let Some(target) = reference.target_peel().or_else(|| reference.target()) else {
+            continue;
+        };
+        tips.extend(commit_of(repo, &odb, target).map(|c| c.to_string()));
     }
     for old in updates.iter().filter_map(RefUpdate::old_id) {
         tips.extend(peel_to_commit(repo, old).map(|c| c.to_string()));
@@ -67,6 +97,33 @@ pub fn tips_before(repo: &Repository, updates: &[RefUpdate]) -> Result<Vec<Strin
     tips.sort_unstable();
     tips.dedup();
     Ok(tips)
+}
+
+/// Whether selecting the commits of `update` needs the state before the push.
+fn needs_tips(repo: &Repository, update: &RefUpdate) -> bool {
+    if update.kind() != RefKind::Branch {
+        return false;
+    }
+    match &update.change {
+        Change::Create { .. } => true,
+        Change::Update { old, .. } => peel_to_commit(repo, old).is_none(),
+        Change::Delete { .. } => false,
+    }
+}
+
+/// The commit `oid` is or peels to. A commit is recognised from its header alone, without
+/// reading and parsing the whole object as a generic peel does.
+fn commit_of(repo: &Repository, odb: &git2::Odb<'_>, oid: Oid) -> Option<Oid> {
+    match odb.read_header(oid).ok()?.1 {
+        ObjectType::Commit => Some(oid),
+        ObjectType::Tag => repo
+            .find_object(oid, Some(ObjectType::Tag))
+            .ok()?
+            .peel(ObjectType::Commit)
+            .ok()
+            .map(|c| c.id()),
+        _ => None,
+    }
 }
 
 impl<'r> History<'r> {
@@ -78,6 +135,10 @@ impl<'r> History<'r> {
             git_dir: git_dir.to_path_buf(),
             excluded,
             excluded_set,
+            done: RefCell::new(HashMap::new()),
+            creations: Cell::new(0),
+            longest_creation: Cell::new(0),
+            shared: RefCell::new(None),
         }
     }
 
@@ -89,45 +150,76 @@ impl<'r> History<'r> {
     /// The commits of one branch update, per the selection rules; `max` caps the list.
     pub fn select(&self, update: &RefUpdate, max: usize) -> Result<Selection, GitError> {
         let peel = |id: &ObjectId| peel_to_commit(self.repo, id).map(|c| c.to_string());
-        match &update.change {
-            Change::Delete { .. } => Ok(Selection::default()),
-            Change::Create { new } => match peel(new) {
-                None => Ok(Selection::default()),
-                Some(new) if self.excluded_set.contains(&new) => Ok(Selection::default()),
-                Some(new) => {
-                    let mut args = vec![new];
+        let (old, new) = match &update.change {
+            Change::Delete { .. } => return Ok(Selection::default()),
+            Change::Create { new } => (None, peel(new)),
+            Change::Update { old, new } => (peel(old), peel(new)),
+        };
+        let Some(new) = new else {
+            return Ok(Selection::default());
+        };
+        let key = (old, new, max);
+        if let Some(known) = self.done.borrow().get(&key) {
+            return Ok(known.clone());
+        }
+        let selection = match &key.0 {
+            // A creation, or an update from something that is not a commit.
+            None if self.excluded_set.contains(&key.1) => Selection::default(),
+            None => match self.select_shared(&key.1, max) {
+                Some(selection) => selection,
+                None => {
+                    let mut args = vec![key.1.clone()];
                     args.extend(self.excluded.iter().map(|t| format!("^{t}")));
                     let (_, total, newest) = self.count_and_list(&args, max, None)?;
-                    Ok(Selection {
+                    self.longest_creation.set(self.longest_creation.get().max(total));
+                    Selection {
                         total,
                         newest,
                         forced: false,
-                    })
+                    }
                 }
             },
-            Change::Update { old, new } => match (peel(old), peel(new)) {
-                (_, None) => Ok(Selection::default()),
-                (None, Some(new)) => {
-                    let create = RefUpdate {
-                        name: update.name.clone(),
-                        change: Change::Create {
-                            new: ObjectId::parse(&new).expect("git2 ids are hex"),
-                        },
-                    };
-                    self.select(&create, max)
+            Some(old) => {
+                let args = vec![key.1.clone(), format!("^{old}")];
+                let symmetric = format!("{old}...{}", key.1);
+                let (rewound, total, newest) = self.count_and_list(&args, max, Some(&symmetric))?;
+                Selection {
+                    total,
+                    newest,
+                    forced: rewound > 0,
                 }
-                (Some(old), Some(new)) => {
-                    let args = vec![new.clone(), format!("^{old}")];
-                    let symmetric = format!("{old}...{new}");
-                    let (rewound, total, newest) = self.count_and_list(&args, max, Some(&symmetric))?;
-                    Ok(Selection {
-                        total,
-                        newest,
-                        forced: rewound > 0,
-                    })
-                }
-            },
+            }
+        };
+        self.done.borrow_mut().insert(key, selection.clone());
+        Ok(selection)
+    }
+
+    /// The selection of a creation from the commits new to the repository, walked once for
+    /// the whole push, or `None`: walk this creation on its own.
+    ///
+    /// The first creation of a push is walked on its own, so a push that creates one
+    /// branch, however long its history, costs one `rev-list --count`. After that, one
+    /// walk lists every commit that the push brought (with parents and dates), and each
+    /// creation is counted and listed from it in memory instead of walking the history
+    /// again per ref. That walk prints every new commit, which costs one and a half to three
+    /// counts of the same history; so when the creations walked so far were long (a mirror push
+    /// of a large history), it waits until a fifth creation shows it pays off.
+    fn select_shared(&self, new: &str, max: usize) -> Option<Selection> {
+        let seen = self.creations.get() + 1;
+        self.creations.set(seen);
+        let long = self.longest_creation.get() >= LONG_CREATION;
+        if seen < 2 || (long && seen < 5) {
+            return None;
         }
+        let mut shared = self.shared.borrow_mut();
+        let commits = shared.get_or_insert_with(|| NewCommits::walk(&self.git_dir, new, &self.excluded).ok());
+        let commits = commits.as_mut()?;
+        let tip = commits.node(new)?;
+        Some(Selection {
+            total: commits.count(tip),
+            newest: commits.newest(tip, max),
+            forced: false,
+        })
     }
 
     /// Runs `rev-list --count` and `rev-list -n max` over the same range at once.
@@ -197,4 +289,345 @@ fn finish(child: std::process::Child) -> Result<String, GitError> {
         return Err(GitError(format!("git rev-list failed: {}", err.trim())));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A SHA-1 object id as bytes. (A SHA-256 id does not parse: the shared walk is then
+/// skipped and each creation walks on its own.)
+type RawId = [u8; 20];
+
+fn raw_id(text: &str) -> Option<RawId> {
+    let text = text.as_bytes();
+    if text.len() != 40 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut id = [0u8; 20];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = digit(text[2 * i])? << 4 | digit(text[2 * i + 1])?;
+    }
+    Some(id)
+}
+
+fn hex(id: &RawId) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(40);
+    for byte in id {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 15)] as char);
+    }
+    text
+}
+
+/// Hashes object ids by their first bytes: they are uniformly distributed already, and
+/// the default hasher (built to resist chosen keys) costs more than the walk's bookkeeping.
+#[derive(Clone, Copy, Default)]
+struct BuildIdHasher;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+/// The commits a push brought: reachable from a ref (or from the first creation's tip) and
+/// from none of the tips of the state before the push, with their parents among them and
+/// their committer dates. Nodes are numbered; parents outside the set are left out.
+struct NewCommits {
+    index: HashMap<RawId, u32, BuildIdHasher>,
+    ids: Vec<RawId>,
+    dates: Vec<u64>,
+    /// Parents of node `n`: `parents[parent_at[n]..parent_at[n + 1]]`, in commit order.
+    parent_at: Vec<u32>,
+    parents: Vec<u32>,
+    /// Scratch marks for the walks: a node is marked when `mark[n] == stamp`.
+    mark: Vec<u32>,
+    stamp: u32,
+}
+
+impl NewCommits {
+    /// One `git rev-list --timestamp --parents --all <tip> ^<tips before>` walk.
+    fn walk(git_dir: &Path, tip: &str, excluded: &[String]) -> Result<NewCommits, GitError> {
+        let mut input = format!("{tip}\n");
+        for t in excluded {
+            input.push('^');
+            input.push_str(t);
+            input.push('\n');
+        }
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(git_dir)
+            .args(["rev-list", "--timestamp", "--parents", "--all", "--stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| GitError(format!("cannot run git: {e}")))?;
+        if let Some(mut pipe) = child.stdin.take() {
+            std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+        }
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let parsed = NewCommits::parse(BufReader::with_capacity(1 << 20, stdout));
+        let status = child
+            .wait()
+            .map_err(|e| GitError(format!("git rev-list failed: {e}")))?;
+        if !status.success() {
+            return Err(GitError("git rev-list --all failed".into()));
+        }
+        parsed
+    }
+
+    /// Reads `DATE ID PARENT...` lines.
+    fn parse(mut reader: impl BufRead) -> Result<NewCommits, GitError> {
+        let bad = |line: &str| GitError(format!("git rev-list printed an unexpected line: {line:?}"));
+        let mut index = HashMap::with_hasher(BuildIdHasher);
+        let mut ids = Vec::new();
+        let mut dates = Vec::new();
+        // Parents as printed, all in one list: those of commit `n` start at `parent_at[n]`.
+        let mut parent_at = vec![0u32];
+        let mut printed_parents = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_line(&mut line)
+                .map_err(|e| GitError(format!("cannot read git rev-list: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            let mut fields = line.trim_end().split(' ');
+            let date = fields
+                .next()
+                .and_then(|d| d.parse::<u64>().ok())
+                .ok_or_else(|| bad(&line))?;
+            let id = fields.next().and_then(raw_id).ok_or_else(|| bad(&line))?;
+            for parent in fields {
+                printed_parents.push(raw_id(parent).ok_or_else(|| bad(&line))?);
+            }
+            index.insert(id, ids.len() as u32);
+            ids.push(id);
+            dates.push(date);
+            parent_at.push(printed_parents.len() as u32);
+        }
+        // Keep only the parents that are new commits themselves, as node numbers.
+        let mut parents = Vec::with_capacity(printed_parents.len());
+        for n in 0..ids.len() {
+            let printed = &printed_parents[parent_at[n] as usize..parent_at[n + 1] as usize];
+            parent_at[n] = parents.len() as u32;
+            parents.extend(printed.iter().filter_map(|p| index.get(p).copied()));
+        }
+        parent_at[ids.len()] = parents.len() as u32;
+        let mark = vec![0; ids.len()];
+        Ok(NewCommits {
+            index,
+            ids,
+            dates,
+            parent_at,
+            parents,
+            mark,
+            stamp: 0,
+        })
+    }
+
+    fn node(&self, id: &str) -> Option<u32> {
+        self.index.get(&raw_id(id)?).copied()
+    }
+
+    fn next_stamp(&mut self) -> u32 {
+        if self.stamp == u32::MAX {
+            self.mark.fill(0);
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        self.stamp
+    }
+
+    /// How many of the new commits `tip` reaches (itself included).
+    fn count(&mut self, tip: u32) -> usize {
+        let stamp = self.next_stamp();
+        let mut stack = vec![tip];
+        self.mark[tip as usize] = stamp;
+        let mut count = 0;
+        while let Some(n) = stack.pop() {
+            count += 1;
+            for i in self.parent_at[n as usize]..self.parent_at[n as usize + 1] {
+                let p = self.parents[i as usize];
+                if self.mark[p as usize] != stamp {
+                    self.mark[p as usize] = stamp;
+                    stack.push(p);
+                }
+            }
+        }
+        count
+    }
+
+    /// The first `max` new commits reachable from `tip` in the order `git rev-list` lists
+    /// them (newest committer date first, commits of equal date in the order they were
+    /// reached), returned oldest first.
+    fn newest(&mut self, tip: u32, max: usize) -> Vec<String> {
+        let stamp = self.next_stamp();
+        let mut queue = BinaryHeap::new();
+        let mut reached: u64 = 0;
+        queue.push((self.dates[tip as usize], Reverse(reached), tip));
+        self.mark[tip as usize] = stamp;
+        let mut listed = Vec::new();
+        while listed.len() < max {
+            let Some((_, _, n)) = queue.pop() else { break };
+            listed.push(hex(&self.ids[n as usize]));
+            for i in self.parent_at[n as usize]..self.parent_at[n as usize + 1] {
+                let p = self.parents[i as usize];
+                if self.mark[p as usize] != stamp {
+                    self.mark[p as usize] = stamp;
+                    reached += 1;
+                    queue.push((self.dates[p as usize], Reverse(reached), p));
+                }
+            }
+        }
+        listed.reverse();
+        listed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so that failures can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn git(dir: &Path, args: &[&str], input: Option<&str>) -> String {
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.unwrap_or("").as_bytes())
+            .expect("git reads its input");
+        drop(pipe);
+        let out = child.wait_with_output().expect("git runs");
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8(out.stdout).expect("git prints UTF-8")
+    }
+
+    /// A random history with merges, clock skew and many equal dates, with branches.
+    fn random_repo(dir: &Path, rng: &mut Rng, commits: usize, branches: usize) -> Vec<String> {
+        git(dir, &["init", "-q", "--bare"], None);
+        let mut stream = String::new();
+        for i in 1..=commits {
+            let skew = [0i64, 0, 0, -300, 200, -40][rng.below(6) as usize];
+            let date = 1_000_000_000 + (i as i64 / 3) * 100 + skew;
+            let message = format!("commit {i}");
+            stream.push_str(&format!(
+                "commit refs/heads/scratch\nmark :{i}\ncommitter C <c@example.com> {date} +0000\ndata {}\n{message}\n",
+                message.len()
+            ));
+            if i > 1 {
+                // Mostly the previous commit (long chains), sometimes an older one.
+                let first = if rng.below(4) == 0 {
+                    1 + rng.below(i as u64 - 1)
+                } else {
+                    i as u64 - 1
+                };
+                stream.push_str(&format!("from :{first}\n"));
+                if i > 2 && rng.below(5) == 0 {
+                    let other = 1 + rng.below(i as u64 - 1);
+                    if other != first {
+                        stream.push_str(&format!("merge :{other}\n"));
+                    }
+                }
+            }
+            stream.push_str(&format!("M 644 inline f\ndata {}\n{i}\n\n", i.to_string().len()));
+        }
+        for b in 0..branches {
+            let at = 1 + rng.below(commits as u64);
+            stream.push_str(&format!("reset refs/heads/b{b}\nfrom :{at}\n\n"));
+        }
+        stream.push_str("reset refs/heads/scratch\nfrom 0000000000000000000000000000000000000000\n\ndone\n");
+        git(dir, &["fast-import", "--quiet", "--done"], Some(&stream));
+        git(dir, &["rev-list", "--all"], None)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The shared walk counts and lists every creation exactly as `git rev-list` does on
+    /// its own, with and without a state before the push.
+    #[test]
+    fn shared_walk_matches_rev_list() {
+        for seed in 1..=24u64 {
+            let tmp = tempfile::tempdir().expect("a temporary directory");
+            let dir = tmp.path().join("r.git");
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let all = random_repo(&dir, &mut rng, 120, 8);
+            let excluded: Vec<String> = match seed % 3 {
+                0 => Vec::new(),
+                _ => (0..1 + rng.below(3))
+                    .map(|_| all[rng.below(all.len() as u64) as usize].clone())
+                    .collect(),
+            };
+            let tips: Vec<String> = git(&dir, &["for-each-ref", "--format=%(objectname)"], None)
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let mut shared = NewCommits::walk(&dir, &tips[0], &excluded).expect("the walk runs");
+            let negatives: String = excluded.iter().map(|t| format!("^{t}\n")).collect();
+            for tip in &tips {
+                let input = format!("{tip}\n{negatives}");
+                let total: usize = git(&dir, &["rev-list", "--count", "--stdin"], Some(&input))
+                    .trim()
+                    .parse()
+                    .expect("a count");
+                let mut newest: Vec<String> = git(&dir, &["rev-list", "-n20", "--stdin"], Some(&input))
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                newest.reverse();
+                match shared.node(tip) {
+                    Some(node) => {
+                        assert_eq!(shared.count(node), total, "seed {seed}, tip {tip}");
+                        assert_eq!(shared.newest(node, 20), newest, "seed {seed}, tip {tip}");
+                    }
+                    None => assert_eq!(total, 0, "seed {seed}: {tip} is new but was not walked"),
+                }
+            }
+        }
+    }
 }
