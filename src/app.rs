@@ -265,9 +265,9 @@ impl Context {
                 &push.push_options,
             );
             let mut kept = true;
-            for (_, deliveries) in self.jobs(config, &events, Trigger::Push) {
-                for delivery in deliveries {
-                    kept &= self.outbox.put(&delivery).is_ok();
+            for (hook, deliveries) in self.jobs(config, &events, Trigger::Push) {
+                if !deliveries.is_empty() {
+                    kept &= self.outbox.put(&hook.name, &deliveries).is_ok();
                 }
             }
             if kept {
@@ -531,9 +531,8 @@ impl Context {
         }
         let mut count = pushes.len();
         for hook in self.outbox.hooks_with_pending() {
-            let (pending, _) = self.outbox.pending(&hook);
-            for p in pending {
-                let d = &p.delivery;
+            let (batches, _) = self.outbox.pending(&hook);
+            for d in batches.iter().flat_map(|b| &b.deliveries) {
                 println!(
                     "{}  {}  {}  {}  {}  attempts={}",
                     d.created,

@@ -125,61 +125,63 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         Default::default()
     };
     report.problems = problems;
-    for mut pending in backlog {
+    for batch in backlog {
         if report.failure.is_some() {
-            report.kept += 1;
+            report.kept += batch.deliveries.len();
             continue;
         }
-        match deliver_one(run, hook, &agent, &mut pending.delivery, &mut report) {
-            Ok(()) => {
-                if let Err(e) = run.outbox.remove(&pending) {
-                    report.problems.push(format!(
-                        "delivered {} but could not remove {}: {e}",
-                        pending.delivery.id,
-                        pending.path.display()
-                    ));
-                }
-                report.from_backlog += 1;
-            }
-            Err(reason) => {
-                let _ = run.outbox.update(&pending);
-                report.failure = Some(reason);
-                report.kept += 1;
-            }
+        let remaining = send_in_order(run, hook, &agent, batch.deliveries.clone(), &mut report);
+        report.from_backlog += batch.deliveries.len() - remaining.len();
+        report.kept += remaining.len();
+        if let Err(e) = run.outbox.settle(&batch, &remaining) {
+            report
+                .problems
+                .push(format!("could not update {}: {e}", batch.path.display()));
         }
     }
-    let mut rest = Vec::new();
-    for mut delivery in fresh {
-        if report.failure.is_none() {
-            match deliver_one(run, hook, &agent, &mut delivery, &mut report) {
-                Ok(()) => continue,
-                Err(reason) => report.failure = Some(reason),
-            }
-        }
-        rest.push(delivery);
-    }
+    let rest = send_in_order(run, hook, &agent, fresh, &mut report);
     keep_all(run, &mut report, rest);
     drop(lock);
     report.elapsed = started.elapsed();
     report
 }
 
-fn keep_all(run: &Run, report: &mut Report, deliveries: Vec<Delivery>) {
-    for delivery in deliveries {
-        if !run.keep {
-            report.dropped += 1;
-            continue;
+/// Sends deliveries in order until one fails; returns that one and the rest, unsent.
+fn send_in_order(
+    run: &Run,
+    hook: &Hook,
+    agent: &ureq::Agent,
+    deliveries: Vec<Delivery>,
+    report: &mut Report,
+) -> Vec<Delivery> {
+    let mut deliveries = deliveries.into_iter();
+    while report.failure.is_none() {
+        let Some(mut delivery) = deliveries.next() else { break };
+        if let Err(reason) = deliver_one(run, hook, agent, &mut delivery, report) {
+            report.failure = Some(reason);
+            return std::iter::once(delivery).chain(deliveries).collect();
         }
-        match run.outbox.put(&delivery) {
-            Ok(_) => report.kept += 1,
-            Err(e) => {
-                report.dropped += 1;
-                report.problems.push(format!(
-                    "could not keep delivery {} in {}: {e}",
-                    delivery.id,
-                    run.outbox.root().display()
-                ));
-            }
+    }
+    deliveries.collect()
+}
+
+fn keep_all(run: &Run, report: &mut Report, deliveries: Vec<Delivery>) {
+    if deliveries.is_empty() {
+        return;
+    }
+    if !run.keep {
+        report.dropped += deliveries.len();
+        return;
+    }
+    match run.outbox.put(&deliveries[0].hook, &deliveries) {
+        Ok(_) => report.kept += deliveries.len(),
+        Err(e) => {
+            report.dropped += deliveries.len();
+            report.problems.push(format!(
+                "could not keep {} deliveries in {}: {e}",
+                deliveries.len(),
+                run.outbox.root().display()
+            ));
         }
     }
 }

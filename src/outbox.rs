@@ -83,10 +83,12 @@ pub struct RecordedPush {
     pub push_options: Vec<String>,
 }
 
-/// A delivery read back from its file.
-pub struct Pending {
+/// Deliveries of one hook kept together in one file, in order. A run keeps what it could
+/// not send as one batch, so that keeping thousands of events costs one fsync, not
+/// thousands.
+pub struct Batch {
     pub path: PathBuf,
-    pub delivery: Delivery,
+    pub deliveries: Vec<Delivery>,
 }
 
 /// The `webhooks/` directory of one repository.
@@ -193,41 +195,39 @@ impl Outbox {
         }
     }
 
-    /// Keeps a delivery for later; returns its file.
-    pub fn put(&self, delivery: &Delivery) -> std::io::Result<PathBuf> {
-        let path = self.hook_dir(&delivery.hook).join(ordered_name(&delivery.id));
-        write_private(&path, &serde_json::to_vec(delivery).expect("deliveries serialize"))?;
+    /// Keeps deliveries of one hook for later, in order, as one batch file.
+    pub fn put(&self, hook: &str, deliveries: &[Delivery]) -> std::io::Result<PathBuf> {
+        let first = deliveries.first().map_or("empty", |d| d.id.as_str());
+        let path = self.hook_dir(hook).join(ordered_name(first));
+        write_private(&path, &serde_json::to_vec(deliveries).expect("deliveries serialize"))?;
         Ok(path)
     }
 
-    /// Rewrites a kept delivery (its attempt count changed).
-    pub fn update(&self, pending: &Pending) -> std::io::Result<()> {
-        write_private(
-            &pending.path,
-            &serde_json::to_vec(&pending.delivery).expect("deliveries serialize"),
-        )
+    /// Rewrites a batch with the deliveries still to make (attempt counts updated), or
+    /// removes it when none are left.
+    pub fn settle(&self, batch: &Batch, remaining: &[Delivery]) -> std::io::Result<()> {
+        if remaining.is_empty() {
+            fs::remove_file(&batch.path)
+        } else {
+            write_private(
+                &batch.path,
+                &serde_json::to_vec(remaining).expect("deliveries serialize"),
+            )
+        }
     }
 
-    /// Forgets a delivery that has been made.
-    pub fn remove(&self, pending: &Pending) -> std::io::Result<()> {
-        fs::remove_file(&pending.path)
-    }
-
-    /// The kept deliveries of one hook, oldest first. Files that cannot be read are set
-    /// aside (renamed `*.corrupt`) and reported in the second list.
-    pub fn pending(&self, hook: &str) -> (Vec<Pending>, Vec<String>) {
+    /// The kept batches of one hook, oldest first. Files that cannot be read are set aside
+    /// (renamed `*.corrupt`) and reported in the second list.
+    pub fn pending(&self, hook: &str) -> (Vec<Batch>, Vec<String>) {
         let mut problems = Vec::new();
-        let mut pending = Vec::new();
+        let mut batches = Vec::new();
         for path in json_files(&self.hook_dir(hook)) {
-            let parsed = fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Delivery>(&b).ok());
-            match parsed {
-                Some(delivery) => pending.push(Pending { path, delivery }),
+            match read_batch(&path) {
+                Some(deliveries) => batches.push(Batch { path, deliveries }),
                 None => problems.push(set_aside(&path)),
             }
         }
-        (pending, problems)
+        (batches, problems)
     }
 
     /// The hook names that have kept deliveries, as stored in their files.
@@ -241,9 +241,8 @@ impl Outbox {
                 // The first readable file names the hook; corrupt ones are set aside later.
                 json_files(&e.path())
                     .iter()
-                    .filter_map(|p| fs::read(p).ok())
-                    .find_map(|b| serde_json::from_slice::<Delivery>(&b).ok())
-                    .map(|d| d.hook)
+                    .find_map(|p| read_batch(p))
+                    .map(|batch| batch[0].hook.clone())
             })
             .collect();
         names.sort();
@@ -269,6 +268,14 @@ impl Outbox {
         }
         (pushes, problems)
     }
+}
+
+/// A batch file's deliveries; `None` when it is unreadable or empty.
+fn read_batch(path: &Path) -> Option<Vec<Delivery>> {
+    let bytes = fs::read(path).ok()?;
+    serde_json::from_slice::<Vec<Delivery>>(&bytes)
+        .ok()
+        .filter(|b| !b.is_empty())
 }
 
 fn json_files(dir: &Path) -> Vec<PathBuf> {

@@ -183,7 +183,7 @@ fn a_corrupt_outbox_file_is_set_aside_not_fatal() {
     repo.hook_to(&receiver.url("/"));
     let dir = repo.bare.join("webhooks/outbox/ci");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("0000000000000001-00000001-000000-x.json"), "{not json").unwrap();
+    std::fs::write(dir.join("0000000000000001-00000001-000000-x.json"), "[{not json").unwrap();
     repo.commit("one");
     let out = repo.push(&["origin", "main"]);
     assert!(stderr(&out).contains("set aside"), "{}", stderr(&out));
@@ -289,4 +289,45 @@ fn endpoints_are_served_in_parallel_and_each_keeps_one_connection() {
             "push order per endpoint"
         );
     }
+}
+
+#[test]
+fn a_batch_partly_delivered_keeps_the_rest_in_order() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    receiver.script(&[Answer::Status(404)]);
+    repo.commit("base");
+    for i in 0..5 {
+        repo.git(&["branch", &format!("b{i}")]);
+    }
+    repo.push(&["origin", "--all"]);
+    assert_eq!(receiver.wait_for(1).len(), 1);
+    // Six events kept as one batch; the second redelivery attempt fails after two.
+    receiver.script(&[Answer::Status(200), Answer::Status(200), Answer::Status(404)]);
+    let out = repo.run(&["redeliver"], "");
+    assert!(
+        stderr(&out).contains("delivered 2 events, 2 from the outbox, then failed"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = repo.run(&["redeliver", "--dry-run"], "");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 4);
+    let out = repo.run(&["redeliver"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = receiver.wait_for(8);
+    assert_eq!(got.len(), 8);
+    let refs: Vec<String> = got[3..]
+        .iter()
+        .map(|r| r.json()["ref"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        refs,
+        ["b2", "b2", "b3", "b4", "main"].map(|b| format!("refs/heads/{b}"))
+    );
+    let delivered = ids(&[&got[1..3], &got[4..]].concat());
+    let mut unique = delivered.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 6, "each of the six events delivered once");
 }
