@@ -607,8 +607,7 @@ impl Context {
         let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send);
         if jobs.iter().all(|(_, d)| d.is_empty()) {
             self.out.warn(&format!(
-                "no hook takes {} events (add \"{}\" to a hook's `events`)",
-                kind.name(),
+                "no hook takes this {} event (check the hooks' `events` and `branches`)",
                 kind.name()
             ));
         }

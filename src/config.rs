@@ -405,7 +405,18 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
             if raw_hook.enabled == Some(false) {
                 // Switches off a hook of the system-wide file for this repository.
                 match &raw_hook.name {
-                    Some(name) => hooks.retain(|h: &Hook| h.name != *name.get_ref()),
+                    Some(name) => {
+                        let before = hooks.len();
+                        hooks.retain(|h: &Hook| h.name != *name.get_ref());
+                        if hooks.len() == before {
+                            warnings.push(format!(
+                                "{}:{}: `enabled = false` names '{}', but no earlier file defines a hook of that name",
+                                source.path.display(),
+                                line_of(&source.text, name.span().start),
+                                name.get_ref()
+                            ));
+                        }
+                    }
                     None => warnings.push(format!(
                         "{}: a hook with `enabled = false` needs the `name` of the hook it switches off",
                         source.path.display()
@@ -560,7 +571,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             "hook '{label}': url_variables.{missing} is not used in the url"
         ));
     }
-    if url.has_credentials() {
+    if url.has_literal_password() {
         secret_sources.push(("url password".into(), "literal".into()));
     }
 

@@ -92,8 +92,21 @@ impl UrlTemplate {
 
     /// True when the template carries userinfo.
     pub fn has_credentials(&self) -> bool {
+        self.userinfo().is_some()
+    }
+
+    /// True when the URL carries a password written out in the file (not a `{NAME}`
+    /// placeholder filled from `url_variables`).
+    pub fn has_literal_password(&self) -> bool {
+        let password = self.userinfo().and_then(|u| u.split_once(':')).map(|(_, p)| p);
+        let placeholder = |p: &str| p.starts_with('{') && p.ends_with('}');
+        password.is_some_and(|p| !p.is_empty() && !placeholder(p))
+    }
+
+    fn userinfo(&self) -> Option<&str> {
         let rest = self.template.split_once("://").map_or("", |(_, r)| r);
-        rest.split(['/', '?', '#']).next().is_some_and(|a| a.contains('@'))
+        let authority = rest.split(['/', '?', '#']).next()?;
+        authority.rsplit_once('@').map(|(userinfo, _)| userinfo)
     }
 
     /// Fills the placeholders and splits off the credentials.
@@ -173,6 +186,14 @@ mod tests {
             .resolve()
             .unwrap_err()
             .contains("NOPE"));
+    }
+
+    #[test]
+    fn a_placeholder_password_is_not_a_literal_one() {
+        assert!(template("http://u:pw@h/", &[]).has_literal_password());
+        assert!(!template("http://u:{PW}@h/", &[("PW", "x")]).has_literal_password());
+        assert!(!template("http://u@h/", &[]).has_literal_password());
+        assert!(template("http://u@h/", &[]).has_credentials());
     }
 
     #[test]
