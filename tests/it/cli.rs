@@ -131,11 +131,7 @@ fn the_demo_runs_and_shows_delivered_events() {
 #[test]
 fn listen_prints_each_requests_event_and_pretty_body() {
     let repo = Repo::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listener = repo
         .command(BIN, repo.dir.path())
         .args(["listen", "--port", &port.to_string(), "--count", "1"])

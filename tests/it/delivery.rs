@@ -98,11 +98,7 @@ fn a_connection_reset_mid_answer_is_retried() {
 fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
     let repo = Repo::new();
     // A port nobody listens on: take one and close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     repo.hook_to(&format!("http://127.0.0.1:{port}/"));
     let mut heads = Vec::new();
     for i in 0..4 {
@@ -126,7 +122,7 @@ fn events_kept_while_the_receiver_is_down_arrive_once_in_order() {
     assert!(again.status.success());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(receiver.requests().len(), 4);
-    let files: Vec<_> = walk(&repo.bare.join("webhooks/outbox"));
+    let files: Vec<_> = files_under(&repo.bare.join("webhooks/outbox"));
     assert!(
         files.iter().all(|f| f.extension().is_none_or(|e| e != "json")),
         "{files:?}"
@@ -155,15 +151,11 @@ fn a_later_push_sends_the_backlog_first() {
 fn outbox_files_are_private_and_hold_no_url_or_credentials() {
     use std::os::unix::fs::PermissionsExt;
     let repo = Repo::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     repo.config(&format!("[[hook]]\nname = \"down\"\nurl = \"http://user:pw-s3cret@127.0.0.1:{port}/p?q=q-s3cret\"\ntoken = \"tok-s3cret\"\n"));
     repo.commit("one");
     repo.push(&["origin", "main"]);
-    let files = walk(&repo.bare.join("webhooks"));
+    let files = files_under(&repo.bare.join("webhooks"));
     assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "json")));
     for f in files {
         let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
@@ -231,21 +223,6 @@ fn concurrent_pushes_and_redelivers_deliver_every_event_exactly_once() {
     unique.sort();
     unique.dedup();
     assert_eq!(ok.len(), unique.len(), "no delivery succeeded twice");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

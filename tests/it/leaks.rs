@@ -12,29 +12,12 @@ const SECRETS: [&str; 7] = [
     "bXlzaWduaW5na2V5",
 ];
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[test]
 fn secrets_never_appear_in_output_logs_or_files() {
     let repo = Repo::new();
     let failing = Receiver::start();
     failing.always(Answer::Status(500));
-    let refusing = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let refusing = free_port();
     let secret_file = repo.dir.path().join("token.txt");
     std::fs::write(&secret_file, "envtok-Q7s3cret\n").unwrap();
     repo.config(&format!(

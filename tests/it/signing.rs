@@ -2,17 +2,12 @@
 //! `standardwebhooks` package, Python's hmac), secret sources, flavours, filters,
 //! custom headers and URL variables.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::*;
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// `git push` from the clone with extra environment variables, which the hook inherits.
 fn push_with_env(repo: &Repo, env: &[(&str, &str)], args: &[&str]) -> Output {
