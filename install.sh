@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2317 # functions reached through traps and "$action"
+# shellcheck disable=SC2317 # functions reached through traps, "$action" and "$target_action"
 # install.sh: install git-webhooks and make it the post-receive hook of bare repositories.
 #
 #   ./install.sh [--prefix DIR] [--binary FILE] [--repo PATH]... [--all ROOT]...
@@ -187,40 +187,56 @@ find_bare_repos() {
     rm -f "$2.all"
 }
 
-# Check every --repo and --all before changing anything, so that a typo stops the
-# whole run instead of leaving half of it done.
-bad=false
-expect=
-for a in "$@"; do
-    if [ -n "$expect" ]; then
-        opt=$expect
-        p=$a
-        expect=
-    else
-        case $a in
-            --repo | --all) expect=$a; continue ;;
-            --repo=*) opt=--repo; p=${a#--repo=} ;;
-            --all=*) opt=--all; p=${a#--all=} ;;
-            --prefix | --binary) expect=skip; continue ;;
-            *) continue ;;
+# Calls $1 for each --repo and --all among the arguments that follow, in order, as
+# `$1 --repo PATH` or `$1 --all ROOT`. The other options, and the values of --prefix and
+# --binary, are skipped.
+each_target() {
+    target_action=$1
+    shift
+    expect=
+    for a in "$@"; do
+        if [ -n "$expect" ]; then
+            opt=$expect
+            p=$a
+            expect=
+        else
+            case $a in
+                --repo | --all) expect=$a; continue ;;
+                --repo=*) opt=--repo; p=${a#--repo=} ;;
+                --all=*) opt=--all; p=${a#--all=} ;;
+                --prefix | --binary) expect=skip; continue ;;
+                *) continue ;;
+            esac
+        fi
+        case $opt in
+            skip) ;;
+            *) "$target_action" "$opt" "$p" ;;
         esac
-    fi
-    case $opt in
-        skip) ;;
+    done
+}
+
+# Checks one --repo PATH or --all ROOT, setting bad=true when it is not usable.
+check_target() {
+    case $1 in
         --repo)
-            if ! git_dir_of "$p" >/dev/null; then
-                err "--repo $p: not a git repository. Give the directory of a bare repository (the one holding HEAD, objects/ and refs/), e.g. /srv/git/project.git."
+            if ! git_dir_of "$2" >/dev/null; then
+                err "--repo $2: not a git repository. Give the directory of a bare repository (the one holding HEAD, objects/ and refs/), e.g. /srv/git/project.git."
                 bad=true
             fi
             ;;
         --all)
-            if [ ! -d "$p" ]; then
-                err "--all $p: no such directory. Give the directory under which the bare repositories live, e.g. /srv/git."
+            if [ ! -d "$2" ]; then
+                err "--all $2: no such directory. Give the directory under which the bare repositories live, e.g. /srv/git."
                 bad=true
             fi
             ;;
     esac
-done
+}
+
+# Check every --repo and --all before changing anything, so that a typo stops the
+# whole run instead of leaving half of it done.
+bad=false
+each_target check_target "$@"
 if [ -n "$binary" ] && [ ! -f "$binary" ]; then
     err "--binary $binary: no such file"
     bad=true
@@ -432,6 +448,27 @@ uninstall_repo() {
     fi
 }
 
+# Runs $action on the repository of --repo PATH ($1 $2), or on each bare repository
+# found under --all ROOT; sets failed=true when any of that fails.
+act_on_target() {
+    case $1 in
+        --repo) "$action" "$2" || failed=true ;;
+        --all)
+            if ! find_bare_repos "$2" "$list"; then
+                err "--all $2: could not search it (see find's messages above)"
+                failed=true
+                return 0
+            fi
+            if [ ! -s "$list" ]; then
+                warn "--all $2: no bare repositories found under it"
+            fi
+            while IFS= read -r found; do
+                "$action" "$found" </dev/null || failed=true
+            done <"$list"
+            ;;
+    esac
+}
+
 # Runs $1 (install_repo or uninstall_repo) for every --repo and --all, in order.
 each_repo() {
     action=$1
@@ -440,39 +477,7 @@ each_repo() {
     list=$(mktemp "${TMPDIR:-/tmp}/git-webhooks-install.XXXXXX")
     remove_at_exit "$list"
     remove_at_exit "$list.all"
-    expect=
-    for a in "$@"; do
-        if [ -n "$expect" ]; then
-            opt=$expect
-            p=$a
-            expect=
-        else
-            case $a in
-                --repo | --all) expect=$a; continue ;;
-                --repo=*) opt=--repo; p=${a#--repo=} ;;
-                --all=*) opt=--all; p=${a#--all=} ;;
-                --prefix | --binary) expect=skip; continue ;;
-                *) continue ;;
-            esac
-        fi
-        case $opt in
-            skip) ;;
-            --repo) "$action" "$p" || failed=true ;;
-            --all)
-                if ! find_bare_repos "$p" "$list"; then
-                    err "--all $p: could not search it (see find's messages above)"
-                    failed=true
-                    continue
-                fi
-                if [ ! -s "$list" ]; then
-                    warn "--all $p: no bare repositories found under it"
-                fi
-                while IFS= read -r found; do
-                    "$action" "$found" </dev/null || failed=true
-                done <"$list"
-                ;;
-        esac
-    done
+    each_target act_on_target "$@"
     ! $failed
 }
 
