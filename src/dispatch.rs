@@ -2,12 +2,13 @@
 //! new deliveries in order, retried within the time budget, and whatever is left kept in
 //! the outbox. One report per endpoint.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
 use crate::config::Hook;
-use crate::outbox::{Delivery, Outbox, Trigger};
+use crate::outbox::{Batch, Delivery, Outbox, Trigger};
 use crate::output::Output;
 use crate::record::{self, Record};
 use crate::send::{self, Attempt};
@@ -90,14 +91,25 @@ pub fn deliver(run: &Run, jobs: Vec<(&Hook, Vec<Delivery>)>) -> Vec<Report> {
     std::thread::scope(|scope| {
         let workers: Vec<_> = jobs
             .into_iter()
-            .map(|(hook, fresh)| scope.spawn(move || serve(run, hook, fresh)))
+            .map(|(hook, fresh)| (hook, scope.spawn(move || serve(run, hook, fresh))))
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().expect("endpoint workers do not panic"))
+            .map(|(hook, worker)| {
+                worker.join().unwrap_or_else(|_| Report {
+                    hook: hook.name.clone(),
+                    url: hook.url.display(),
+                    failure: Some("internal error while sending; what was kept stays in the outbox".into()),
+                    ..Report::default()
+                })
+            })
             .collect()
     })
 }
+
+/// How long a run waits for another process to finish sending to the same hook; after
+/// that its events wait in the outbox, where that process or the next run finds them.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
     let started = Instant::now();
@@ -106,44 +118,84 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         url: hook.url.display(),
         ..Report::default()
     };
-    let lock = match run.keep {
-        true => match run.outbox.lock(&hook.name, run.deadline) {
-            Ok(file) => Some(file),
-            Err(reason) => {
-                report.failure = Some(reason);
-                keep_all(run, &mut report, fresh);
-                report.elapsed = started.elapsed();
-                return report;
+    let agent = send::agent(hook);
+    if !run.keep {
+        let unsent = send_in_order(run, hook, &agent, fresh, &mut report, |_| {});
+        report.dropped += unsent.len();
+        report.elapsed = started.elapsed();
+        return report;
+    }
+    let fresh_ids: HashSet<String> = fresh.iter().map(|d| d.id.clone()).collect();
+    // Kept before anything is sent, so that a hook killed mid-way loses nothing.
+    let unkept = match fresh.is_empty() {
+        true => Vec::new(),
+        false => match run.outbox.put(&hook.name, &fresh) {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                report.problems.push(format!(
+                    "could not keep {} event(s) in {}: {e}",
+                    fresh.len(),
+                    run.outbox.root().display()
+                ));
+                fresh
             }
         },
-        false => None,
     };
-    let agent = send::agent(hook);
-    let (backlog, problems) = if run.keep {
-        run.outbox.pending(&hook.name)
-    } else {
-        Default::default()
+    let _lock = match run
+        .outbox
+        .lock(&hook.name, (Instant::now() + LOCK_WAIT).min(run.deadline))
+    {
+        Ok(file) => file,
+        Err(reason) => {
+            report.failure = Some(reason);
+            report.kept = fresh_ids.len() - unkept.len();
+            report.dropped = unkept.len();
+            report.elapsed = started.elapsed();
+            return report;
+        }
     };
-    report.problems = problems;
-    for batch in backlog {
-        if report.failure.is_some() {
-            report.kept += batch.deliveries.len();
-            continue;
-        }
-        let remaining = send_in_order(run, hook, &agent, batch.deliveries.clone(), &mut report);
-        report.from_backlog += batch.deliveries.len() - remaining.len();
-        report.kept += remaining.len();
-        if let Err(e) = run.outbox.settle(&batch, &remaining) {
-            report
-                .problems
-                .push(format!("could not update {}: {e}", batch.path.display()));
-        }
-    }
-    let rest = send_in_order(run, hook, &agent, fresh, &mut report);
-    keep_all(run, &mut report, rest);
-    drop(lock);
+    send_outbox(run, hook, &agent, &fresh_ids, &mut report);
+    let unsent = send_in_order(run, hook, &agent, unkept, &mut report, |_| {});
+    report.dropped += unsent.len();
     report.elapsed = started.elapsed();
     report
+}
+
+/// Sends the hook's kept batches oldest first, looking again for batches that other runs
+/// kept meanwhile, until none is left or one delivery fails.
+fn send_outbox(run: &Run, hook: &Hook, agent: &ureq::Agent, fresh_ids: &HashSet<String>, report: &mut Report) {
+    let mut seen = HashSet::new();
+    loop {
+        let (batches, problems) = run.outbox.pending(&hook.name);
+        report.problems.extend(problems);
+        let batches: Vec<Batch> = batches.into_iter().filter(|b| seen.insert(b.path.clone())).collect();
+        if batches.is_empty() {
+            return;
+        }
+        for batch in batches {
+            if report.failure.is_some() {
+                report.kept += batch.deliveries.len();
+                continue;
+            }
+            let mut done = batch.done;
+            let mut from_backlog = 0;
+            let remaining = send_in_order(run, hook, agent, batch.deliveries.clone(), report, |d| {
+                done += 1;
+                from_backlog += usize::from(!fresh_ids.contains(&d.id));
+                run.outbox.mark_done(&batch, done);
+            });
+            report.from_backlog += from_backlog;
+            report.kept += remaining.len();
+            if let Err(e) = run.outbox.settle(&batch, &remaining) {
+                report
+                    .problems
+                    .push(format!("could not update {}: {e}", batch.path.display()));
+            }
+        }
+        if report.failure.is_some() {
+            return;
+        }
+    }
 }
 
 /// Sends deliveries in order until one fails; returns that one and the rest, unsent.
@@ -153,37 +205,20 @@ fn send_in_order(
     agent: &ureq::Agent,
     deliveries: Vec<Delivery>,
     report: &mut Report,
+    mut delivered: impl FnMut(&Delivery),
 ) -> Vec<Delivery> {
     let mut deliveries = deliveries.into_iter();
     while report.failure.is_none() {
         let Some(mut delivery) = deliveries.next() else { break };
-        if let Err(reason) = deliver_one(run, hook, agent, &mut delivery, report) {
-            report.failure = Some(reason);
-            return std::iter::once(delivery).chain(deliveries).collect();
+        match deliver_one(run, hook, agent, &mut delivery, report) {
+            Ok(()) => delivered(&delivery),
+            Err(reason) => {
+                report.failure = Some(reason);
+                return std::iter::once(delivery).chain(deliveries).collect();
+            }
         }
     }
     deliveries.collect()
-}
-
-fn keep_all(run: &Run, report: &mut Report, deliveries: Vec<Delivery>) {
-    if deliveries.is_empty() {
-        return;
-    }
-    if !run.keep {
-        report.dropped += deliveries.len();
-        return;
-    }
-    match run.outbox.put(&deliveries[0].hook, &deliveries) {
-        Ok(_) => report.kept += deliveries.len(),
-        Err(e) => {
-            report.dropped += deliveries.len();
-            report.problems.push(format!(
-                "could not keep {} deliveries in {}: {e}",
-                deliveries.len(),
-                run.outbox.root().display()
-            ));
-        }
-    }
 }
 
 /// Tries one delivery up to [`MAX_ATTEMPTS`] times within the budget; logs each attempt.
@@ -234,7 +269,7 @@ fn deliver_one(
             return Err(format!("{error} after {n} attempts"));
         }
         let wait = retry_after.unwrap_or_else(|| backoff(n));
-        if Instant::now() + wait >= run.deadline {
+        if wait >= run.deadline.saturating_duration_since(Instant::now()) {
             return Err(format!("{error}; no time left in the budget to retry"));
         }
         std::thread::sleep(wait);

@@ -88,7 +88,10 @@ pub struct RecordedPush {
 /// thousands.
 pub struct Batch {
     pub path: PathBuf,
+    /// The deliveries still to make.
     pub deliveries: Vec<Delivery>,
+    /// How many of the file's deliveries were made already (see [`Outbox::mark_done`]).
+    pub done: usize,
 }
 
 /// The `webhooks/` directory of one repository.
@@ -206,13 +209,39 @@ impl Outbox {
     /// Rewrites a batch with the deliveries still to make (attempt counts updated), or
     /// removes it when none are left.
     pub fn settle(&self, batch: &Batch, remaining: &[Delivery]) -> std::io::Result<()> {
+        let forget_progress = || match fs::remove_file(progress_path(&batch.path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
         if remaining.is_empty() {
-            fs::remove_file(&batch.path)
+            fs::remove_file(&batch.path)?;
+            forget_progress()
         } else {
+            // Progress counts from the start of the file: forget it before the file shrinks,
+            // so that a crash in between sends some events twice rather than skips any.
+            forget_progress()?;
             write_private(
                 &batch.path,
                 &serde_json::to_vec(remaining).expect("deliveries serialize"),
             )
+        }
+    }
+
+    /// Notes that the first `done` deliveries of a batch were made, so that a run killed
+    /// in the middle of a batch does not send them again. Not fsynced: after a power loss
+    /// a few may be sent twice, with the same delivery ids.
+    pub fn mark_done(&self, batch: &Batch, done: usize) {
+        let progress = progress_path(&batch.path);
+        let tmp = progress.with_extension("tmp");
+        let written = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(done.to_string().as_bytes()));
+        if written.is_ok() {
+            let _ = fs::rename(&tmp, &progress);
         }
     }
 
@@ -222,8 +251,20 @@ impl Outbox {
         let mut problems = Vec::new();
         let mut batches = Vec::new();
         for path in json_files(&self.hook_dir(hook)) {
+            let done: usize = fs::read_to_string(progress_path(&path))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
             match read_batch(&path) {
-                Some(deliveries) => batches.push(Batch { path, deliveries }),
+                Some(all) if done < all.len() => {
+                    let deliveries = all.into_iter().skip(done).collect();
+                    batches.push(Batch { path, deliveries, done });
+                }
+                // Every delivery was made; the run that made them stopped before removing it.
+                Some(_) => {
+                    let _ = fs::remove_file(&path);
+                    let _ = fs::remove_file(progress_path(&path));
+                }
                 None => problems.push(set_aside(&path)),
             }
         }
@@ -268,6 +309,13 @@ impl Outbox {
         }
         (pushes, problems)
     }
+}
+
+/// Where a batch's progress is noted: `NAME.json.done`.
+fn progress_path(batch: &Path) -> PathBuf {
+    let mut name = batch.as_os_str().to_owned();
+    name.push(".done");
+    PathBuf::from(name)
 }
 
 /// A batch file's deliveries; `None` when it is unreadable or empty.

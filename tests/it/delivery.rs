@@ -308,3 +308,37 @@ fn a_batch_partly_delivered_keeps_the_rest_in_order() {
     unique.dedup();
     assert_eq!(unique.len(), 6, "each of the six events delivered once");
 }
+
+#[test]
+fn a_hook_killed_mid_push_loses_nothing_and_resends_only_what_was_not_answered() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let head = repo.commit("base");
+    std::fs::remove_file(repo.bare.join("hooks/post-receive")).unwrap();
+    repo.push(&["origin", "main", "main:refs/heads/a", "main:refs/heads/b"]);
+    receiver.script(&[
+        Answer::Status(200),
+        Answer::Status(200),
+        Answer::After(Duration::from_secs(30), 200),
+    ]);
+    let input: String = ["a", "b", "main"]
+        .iter()
+        .map(|b| format!("{ZERO} {head} refs/heads/{b}\n"))
+        .collect();
+    let mut cmd = repo.command(BIN, repo.dir.path());
+    cmd.args(["replay", "--repo", repo.bare.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    assert_eq!(receiver.wait_for(3).len(), 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    receiver.always(Answer::Status(200));
+    let out = repo.run(&["redeliver"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = receiver.wait_for(4);
+    assert_eq!(got.len(), 4, "only the unanswered event is sent again");
+    assert_eq!(ids(&got)[3], ids(&got)[2]);
+    assert_eq!(got[3].json()["ref"], "refs/heads/main");
+}

@@ -304,7 +304,7 @@ impl Receiver {
                 .unwrap()
                 .pop_front()
                 .unwrap_or_else(|| *self.default.lock().unwrap());
-            let request = Request { path, headers, body };
+            self.requests.lock().unwrap().push(Request { path, headers, body });
             let reply = |status: u16, extra: &str| format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\nok");
             let text = match answer {
                 Answer::Status(s) => reply(s, ""),
@@ -317,18 +317,15 @@ impl Receiver {
                     reply(s, "")
                 }
                 Answer::Silent => {
-                    self.requests.lock().unwrap().push(request);
                     std::thread::sleep(Duration::from_secs(120));
                     return;
                 }
                 Answer::Reset => {
-                    self.requests.lock().unwrap().push(request);
                     let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Le");
                     let _ = writer.shutdown(std::net::Shutdown::Both);
                     return;
                 }
             };
-            self.requests.lock().unwrap().push(request);
             if writer.write_all(text.as_bytes()).is_err() {
                 return;
             }
