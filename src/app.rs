@@ -10,7 +10,7 @@ use git2::Repository;
 use crate::cli::{Cli, Command, Global, SendEvent};
 use crate::config::{self, Config, Hook};
 use crate::dispatch::{self, Report, Run};
-use crate::event::{Builder, Event, EventKind};
+use crate::event::{BuildError, Builder, Event, EventKind};
 use crate::history::{self, History};
 use crate::outbox::{Delivery, Outbox, RecordedPush, Trigger};
 use crate::output::Output;
@@ -141,8 +141,17 @@ struct Context {
 }
 
 impl Context {
-    fn load_config(&self) -> Result<Config, String> {
-        config::load(&self.git_dir).map_err(|e| e.to_string())
+    /// The config, or `None` after printing each of its errors.
+    fn config_or_report(&self) -> Option<Config> {
+        match config::load(&self.git_dir) {
+            Ok(config) => Some(config),
+            Err(errors) => {
+                for e in &errors.0 {
+                    self.out.error(&e.to_string());
+                }
+                None
+            }
+        }
     }
 
     /// Reports bad lines and returns the good updates.
@@ -159,11 +168,12 @@ impl Context {
     /// The hook and `replay`: events for the updates, delivered within the budget.
     fn push(&self, input: &[u8], trigger: Trigger) -> u8 {
         let updates = self.parse(input);
-        let config = match self.load_config() {
-            Ok(c) => c,
-            Err(e) => {
-                self.out.error(&e);
-                return self.record_push(&updates);
+        let config = match self.config_or_report() {
+            Some(c) => c,
+            None => {
+                let why = format!("no events sent until {} is fixed", config::FILE_NAME);
+                self.record_push(&updates, self.tips_before(&updates), &why);
+                return 0;
             }
         };
         for hook in config.hooks.iter().filter(|h| !h.tls_verify) {
@@ -173,14 +183,21 @@ impl Context {
             ));
         }
         self.flush_recorded_pushes(&config, config.budget / 3);
+        // The state before the push counts every pushed ref, also those no hook wants.
+        let tips = self.tips_before(&updates);
         let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
-        let events = self.build_events(
+        let pusher = Pusher::from_env(&config.users);
+        // Building must leave half the budget for sending; what is left over is recorded.
+        let deadline = self.started + config.budget / 2;
+        let (events, unbuilt) = self.build_events(
             &config,
             &wanted,
-            None,
-            &Pusher::from_env(&config.users),
+            tips.clone(),
+            &pusher,
             &pusher::push_options(),
+            Some(deadline),
         );
+        self.record_push(&unbuilt, tips, "some events could not be built in time");
         let jobs = self.jobs(&config, &events, trigger);
         if jobs.is_empty() {
             return 0;
@@ -214,11 +231,12 @@ impl Context {
     }
 
     /// Keeps a push whose events cannot be built while the config is broken.
-    fn record_push(&self, updates: &[RefUpdate]) -> u8 {
+    /// Keeps ref updates whose events cannot be built now, with the state before their
+    /// push, for `redeliver` to build and send.
+    fn record_push(&self, updates: &[RefUpdate], tips_before: Vec<String>, why: &str) {
         if updates.is_empty() {
-            return 0;
+            return;
         }
-        let tips_before = history::tips_before(&self.repo, updates).unwrap_or_default();
         let push = RecordedPush {
             created: crate::timefmt::now_utc(),
             lines: updates.iter().map(RefUpdate::to_line).collect(),
@@ -228,16 +246,24 @@ impl Context {
         };
         match self.outbox.put_push(&push) {
             Ok(_) => self.out.error(&format!(
-                "no events sent; this push ({} ref(s)) is kept and will be sent by `git-webhooks redeliver` once {} is fixed",
-                updates.len(),
-                config::FILE_NAME
+                "{why}: {} ref update(s) kept for `git-webhooks redeliver`",
+                updates.len()
             )),
-            Err(e) => self.out.error(&format!("could not keep this push for later: {e}")),
+            Err(e) => self.out.error(&format!("{why}, and they could not be kept: {e}")),
         }
-        0
     }
 
-    /// Turns pushes recorded while the config was broken into outbox deliveries.
+    /// The commit tips before the push of `updates` (see [`history::tips_before`]).
+    fn tips_before(&self, updates: &[RefUpdate]) -> Vec<String> {
+        history::tips_before(&self.repo, updates).unwrap_or_else(|e| {
+            self.out.warn(&format!(
+                "cannot list the repository's refs ({e}); new branches may list commits that were already there"
+            ));
+            Vec::new()
+        })
+    }
+
+    /// Turns recorded pushes into outbox deliveries, all of a push's or none.
     fn flush_recorded_pushes(&self, config: &Config, wait: Duration) {
         if self.outbox.recorded_pushes().0.is_empty() {
             return;
@@ -257,50 +283,66 @@ impl Context {
                 .filter(|u| wanted_by_any(config, u))
                 .collect();
             let pusher = Pusher::named(push.pusher.clone(), &config.users);
-            let events = self.build_events(
+            let (events, unbuilt) = self.build_events(
                 config,
                 &updates,
-                Some(push.tips_before.clone()),
+                push.tips_before.clone(),
                 &pusher,
                 &push.push_options,
+                None,
             );
-            let mut kept = true;
+            if !unbuilt.is_empty() {
+                self.out.warn(&format!(
+                    "{} stays recorded: its events could not be built",
+                    path.display()
+                ));
+                continue;
+            }
+            let mut written = Vec::new();
+            let mut failed = None;
             for (hook, deliveries) in self.jobs(config, &events, Trigger::Push) {
                 if !deliveries.is_empty() {
-                    kept &= self.outbox.put(&hook.name, &deliveries).is_ok();
+                    match self.outbox.put(&hook.name, &deliveries) {
+                        Ok(batch) => written.push(batch),
+                        Err(e) => failed = Some(e),
+                    }
                 }
             }
-            if kept {
-                let _ = std::fs::remove_file(&path);
+            match failed {
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Some(e) => {
+                    // Undo, so that the next attempt does not send some hooks the events twice.
+                    for batch in written {
+                        let _ = std::fs::remove_file(batch);
+                    }
+                    self.out.warn(&format!("{} stays recorded: {e}", path.display()));
+                }
             }
         }
     }
 
+    /// The events of `updates`, given the commit tips before their push. Updates that
+    /// could not be built (git failed, or `deadline` passed) come back to be recorded.
     fn build_events(
         &self,
         config: &Config,
         updates: &[RefUpdate],
-        tips: Option<Vec<String>>,
+        tips: Vec<String>,
         pusher: &Pusher,
         options: &[String],
-    ) -> Vec<Event> {
-        let creates_branch = updates
-            .iter()
-            .any(|u| u.kind() == RefKind::Branch && !matches!(u.change, Change::Delete { .. }));
-        let tips = match tips {
-            Some(t) => t,
-            None if creates_branch => history::tips_before(&self.repo, updates).unwrap_or_else(|e| {
-                self.out.warn(&format!(
-                    "cannot list the repository's refs ({e}); new branches may list commits that were already there"
-                ));
-                Vec::new()
-            }),
-            None => Vec::new(),
-        };
+        deadline: Option<Instant>,
+    ) -> (Vec<Event>, Vec<RefUpdate>) {
         let history = History::new(&self.repo, &self.git_dir, tips);
         let mut builder = Builder::new(&self.repo, &history, config, pusher, options);
         let mut events = Vec::new();
-        for update in updates {
+        let mut unbuilt = Vec::new();
+        for (i, update) in updates.iter().enumerate() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                unbuilt.extend_from_slice(&updates[i..]);
+                break;
+            }
             match builder.build(update) {
                 Ok(Some(event)) => {
                     let total = &event.payload["total_commits_count"];
@@ -314,12 +356,17 @@ impl Context {
                 Ok(None) => self
                     .out
                     .detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
-                Err(e) => self
-                    .out
-                    .error(&format!("{}: {e}; no event for this ref", update.name_lossy())),
+                Err(BuildError::UnknownObject(id)) => self.out.error(&format!(
+                    "{}: object {id} is not in the repository; no event for this ref",
+                    update.name_lossy()
+                )),
+                Err(BuildError::Git(e)) => {
+                    self.out.error(&format!("{}: {e}", update.name_lossy()));
+                    unbuilt.push(update.clone());
+                }
             }
         }
-        events
+        (events, unbuilt)
     }
 
     /// For each hook, the deliveries of the events it wants; hooks with a backlog come
@@ -350,18 +397,13 @@ impl Context {
     }
 
     fn dry_run(&self, input: &[u8]) -> u8 {
-        let config = match self.load_config() {
-            Ok(c) => c,
-            Err(e) => return fail(&self.out, &e),
+        let Some(config) = self.config_or_report() else {
+            return 1;
         };
         let updates = self.parse(input);
-        let events = self.build_events(
-            &config,
-            &updates,
-            None,
-            &Pusher::from_env(&config.users),
-            &pusher::push_options(),
-        );
+        let tips = self.tips_before(&updates);
+        let pusher = Pusher::from_env(&config.users);
+        let (events, _) = self.build_events(&config, &updates, tips, &pusher, &pusher::push_options(), None);
         let mut stdout = std::io::stdout().lock();
         for event in &events {
             let mut line = event.body(config::Flavor::AtomGit, &config.repository.homepage);
@@ -374,9 +416,8 @@ impl Context {
     }
 
     fn test(&self, only: Option<&str>) -> u8 {
-        let config = match self.load_config() {
-            Ok(c) => c,
-            Err(e) => return fail(&self.out, &e),
+        let Some(config) = self.config_or_report() else {
+            return 1;
         };
         let hooks: Vec<&Hook> = match only {
             Some(name) => match config.hooks.iter().find(|h| h.name == name) {
@@ -407,13 +448,8 @@ impl Context {
         let Some(update) = self.latest_commits() else {
             return fail(&self.out, "the default branch has no commits yet; push something first");
         };
-        let events = self.build_events(
-            &config,
-            std::slice::from_ref(&update),
-            Some(Vec::new()),
-            &Pusher::from_env(&config.users),
-            &[],
-        );
+        let pusher = Pusher::from_env(&config.users);
+        let (events, _) = self.build_events(&config, std::slice::from_ref(&update), Vec::new(), &pusher, &[], None);
         let jobs = hooks
             .into_iter()
             .map(|h| {
@@ -465,14 +501,8 @@ impl Context {
     }
 
     fn check(&self) -> u8 {
-        let config = match config::load(&self.git_dir) {
-            Ok(c) => c,
-            Err(errors) => {
-                for e in &errors.0 {
-                    self.out.error(&e.to_string());
-                }
-                return 1;
-            }
+        let Some(config) = self.config_or_report() else {
+            return 1;
         };
         print!("{}", crate::report::describe(&config, &self.git_dir));
         for warning in crate::report::warnings(&config) {
@@ -485,14 +515,11 @@ impl Context {
         if dry_run {
             return self.list_pending();
         }
-        let config = match self.load_config() {
-            Ok(c) => c,
-            Err(e) => {
-                return fail(
-                    &self.out,
-                    &format!("{e}\nnothing was sent; fix the file and run `git-webhooks redeliver` again"),
-                )
-            }
+        let Some(config) = self.config_or_report() else {
+            return fail(
+                &self.out,
+                "nothing was sent; fix the file and run `git-webhooks redeliver` again",
+            );
         };
         self.flush_recorded_pushes(&config, REDELIVER_BUDGET);
         let pending = self.outbox.hooks_with_pending();
@@ -600,9 +627,8 @@ impl Context {
             Ok(e) => e,
             Err(e) => return fail(&self.out, &format!("{}: {e}; nothing was sent", file.display())),
         };
-        let config = match self.load_config() {
-            Ok(c) => c,
-            Err(e) => return fail(&self.out, &e),
+        let Some(config) = self.config_or_report() else {
+            return 1;
         };
         let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send);
         if jobs.iter().all(|(_, d)| d.is_empty()) {

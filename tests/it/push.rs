@@ -305,3 +305,50 @@ fn a_broken_config_never_fails_the_push_and_loses_nothing() {
     assert_eq!(got[0].json()["after"], head.as_str());
     assert_eq!(commit_ids(&got[0].json()), vec![head]);
 }
+
+#[test]
+fn a_new_branch_pushed_with_a_tag_no_hook_wants_still_lists_its_commits() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.config(&format!(
+        "[[hook]]\nurl = \"{}\"\nevents = [\"push\"]\n",
+        receiver.url("/")
+    ));
+    repo.commit("base");
+    repo.push(&["origin", "main"]);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let ids = vec![repo.commit("f1"), repo.commit("f2")];
+    repo.git(&["tag", "v1-rc"]);
+    repo.push(&["origin", "feature", "v1-rc"]);
+    let got = receiver.wait_for(2);
+    assert_eq!(got.len(), 2);
+    assert_eq!(commit_ids(&got[1].json()), ids);
+}
+
+#[test]
+fn events_that_cannot_be_built_are_recorded_and_sent_later() {
+    let (repo, receiver) = setup();
+    let head = repo.commit("base");
+    std::fs::remove_file(repo.bare.join("hooks/post-receive")).unwrap();
+    repo.push(&["origin", "main"]);
+    let mut cmd = repo.command(BIN, repo.dir.path());
+    cmd.args([
+        "replay",
+        "--repo",
+        repo.bare.to_str().unwrap(),
+        ZERO,
+        &head,
+        "refs/heads/main",
+    ])
+    .env("PATH", "/nonexistent");
+    let out = cmd.output().unwrap();
+    assert!(
+        stderr(&out).contains("kept for `git-webhooks redeliver`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(receiver.requests().is_empty());
+    let out = repo.run(&["redeliver"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(commit_ids(&receiver.wait_for(1)[0].json()), vec![head]);
+}
