@@ -105,6 +105,10 @@ fn fail(out: &Output, message: &str) -> u8 {
 }
 
 fn read_stdin(out: &Output) -> Vec<u8> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        out.info("reading `OLD NEW REFNAME` lines from the terminal; end with Ctrl-D");
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         out.error(&format!("cannot read stdin: {e}"));

@@ -35,6 +35,8 @@ fn git(dir: &Path, home: &Path, args: &[&str]) -> Result<(), String> {
         .env("GIT_COMMITTER_NAME", "Demo Developer")
         .env("GIT_COMMITTER_EMAIL", "dev@example.com")
         .env("GIT_WEBHOOKS_USER", "demo")
+        // The demo's events go to its own receiver only, never to the server's hooks.
+        .env("GIT_WEBHOOKS_CONFIG", home.join("no-system-config.toml"))
         .status()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if status.success() {

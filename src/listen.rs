@@ -7,6 +7,9 @@ use std::sync::mpsc::{self, Sender};
 
 use crate::output::Output;
 
+/// Bodies larger than this are refused (webhook bodies are a few kilobytes).
+const MAX_BODY: usize = 64 << 20;
+
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -113,6 +116,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Received, bool)> {
     };
     let length: usize = get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
     let close = get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+    if length > MAX_BODY {
+        let _ = reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return None;
+    }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some((

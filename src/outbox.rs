@@ -112,23 +112,18 @@ fn ordered_name(suffix: &str) -> String {
     )
 }
 
-/// A name safe for a file: the hook name with unusual bytes replaced.
+/// A file name for a hook name. It must be one-to-one, so that two hooks never share
+/// an outbox: letters, digits, `-` and `.` stay; every other byte becomes `_xx` (hex).
 fn file_key(hook: &str) -> String {
-    let safe: String = hook
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if safe.starts_with('.') || safe.is_empty() {
-        format!("_{safe}")
-    } else {
-        safe
+    let mut key = String::from("h-");
+    for byte in hook.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.' {
+            key.push(byte as char);
+        } else {
+            key.push_str(&format!("_{byte:02x}"));
+        }
     }
+    key
 }
 
 /// Writes `bytes` to `path` atomically with mode 0600.
@@ -351,5 +346,18 @@ fn set_aside(path: &Path) -> String {
             aside.display()
         ),
         Err(e) => format!("{} could not be read or set aside: {e}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_key;
+
+    #[test]
+    fn hook_names_map_to_distinct_file_names() {
+        assert_ne!(file_key("构建"), file_key("部署"));
+        assert_ne!(file_key("a_b"), file_key("a b"));
+        assert_eq!(file_key("ci.example.com"), "h-ci.example.com");
+        assert_eq!(file_key(".."), "h-..");
     }
 }

@@ -123,6 +123,7 @@ fn describe(error: &ureq::Error) -> String {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
+            _ if e.to_string().contains("failed to lookup address") => "host not found".into(),
             _ => certificate_hint(format!("I/O error: {e}")),
         },
         other => certificate_hint(other.to_string()),

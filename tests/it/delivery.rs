@@ -173,7 +173,7 @@ fn a_corrupt_outbox_file_is_set_aside_not_fatal() {
     let repo = Repo::new();
     let receiver = Receiver::start();
     repo.hook_to(&receiver.url("/"));
-    let dir = repo.bare.join("webhooks/outbox/ci");
+    let dir = repo.bare.join("webhooks/outbox/h-ci");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("0000000000000001-00000001-000000-x.json"), "[{not json").unwrap();
     repo.commit("one");
