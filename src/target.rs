@@ -5,15 +5,26 @@ use std::collections::BTreeMap;
 
 use crate::secret::Secret;
 
+/// Splits `scheme://userinfo@rest`. A password may hold `/`, `?` or `#`, so the userinfo
+/// runs to the last `@`: a URL whose path holds an `@` then shows less, never more.
+fn split_userinfo(url: &str) -> (Option<&str>, Option<&str>, &str) {
+    let (scheme, after) = match url.split_once("://") {
+        Some((scheme, after)) => (Some(scheme), after),
+        None => (None, url),
+    };
+    match after.rsplit_once('@') {
+        Some((userinfo, rest)) => (scheme, Some(userinfo), rest),
+        None => (scheme, None, after),
+    }
+}
+
 /// A hook's `url` as written, with `{NAME}` placeholders filled from `url_variables`.
-#[derive(Debug)]
 pub struct UrlTemplate {
     template: String,
     variables: BTreeMap<String, Secret>,
 }
 
 /// A resolved URL, ready for a request.
-#[derive(Debug)]
 pub struct Target {
     /// The URL to request: placeholders filled, credentials removed.
     pub url: String,
@@ -23,6 +34,20 @@ pub struct Target {
     query: Option<Secret>,
     /// True for `https`.
     pub https: bool,
+}
+
+/// Shows only what may be shown: the URL without credentials, query or secrets.
+impl std::fmt::Debug for UrlTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UrlTemplate({})", self.display())
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The path may hold filled-in `url_variables`: only the host is shown.
+        write!(f, "Target({})", self.host)
+    }
 }
 
 impl Target {
@@ -52,16 +77,13 @@ impl UrlTemplate {
 
     /// Like [`UrlTemplate::display`] for any URL-like text.
     pub fn display_of(url: &str) -> String {
-        let cut = url.find(['?', '#']).unwrap_or(url.len());
-        let url = &url[..cut];
-        let Some(scheme_end) = url.find("://") else {
-            return url.to_string();
-        };
-        let rest = &url[scheme_end + 3..];
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        format!("{}://{}{}", &url[..scheme_end], host, &rest[authority_end..])
+        let (scheme, userinfo, rest) = split_userinfo(url);
+        let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+        match scheme {
+            Some(scheme) => format!("{scheme}://{rest}"),
+            None if userinfo.is_some() => "[a url with credentials]".into(),
+            None => rest.to_string(),
+        }
     }
 
     fn placeholders(&self) -> Vec<&str> {
@@ -104,9 +126,7 @@ impl UrlTemplate {
     }
 
     fn userinfo(&self) -> Option<&str> {
-        let rest = self.template.split_once("://").map_or("", |(_, r)| r);
-        let authority = rest.split(['/', '?', '#']).next()?;
-        authority.rsplit_once('@').map(|(userinfo, _)| userinfo)
+        split_userinfo(&self.template).1
     }
 
     /// Fills the placeholders and splits off the credentials.
@@ -170,6 +190,30 @@ mod tests {
         let (user, pass) = t.basic.as_ref().unwrap();
         assert_eq!((user.as_str(), pass.expose()), ("al@ice", "p:ss"));
         assert_eq!(t.secret_values(), vec!["token=abc", "p:ss"]);
+    }
+
+    #[test]
+    fn passwords_with_slashes_or_hashes_are_never_shown() {
+        for url in [
+            "https://bob:se/cret@h.example/x",
+            "https://bob:pa#ss@h.example/x",
+            "https://bob:p?w@h.example/",
+        ] {
+            let shown = UrlTemplate::display_of(url);
+            assert!(shown.starts_with("https://h.example/"), "{shown}");
+            let error = template(url, &[]).resolve().err().unwrap_or_default();
+            assert!(
+                !error.contains("bob") && !error.contains("cret") && !error.contains("pa"),
+                "{error}"
+            );
+        }
+        assert_eq!(UrlTemplate::display_of("u:pw@host/x"), "[a url with credentials]");
+        let t = template("https://u:pw@h.example/{T}?q=1", &[("T", "tok")]);
+        let debug = format!("{t:?} {:?}", t.resolve().unwrap());
+        assert!(
+            !debug.contains("pw") && !debug.contains("tok") && !debug.contains("q=1"),
+            "{debug}"
+        );
     }
 
     #[test]
