@@ -15,7 +15,7 @@ use crate::history::{self, History};
 use crate::outbox::{Delivery, Outbox, RecordedPush, Trigger};
 use crate::output::Output;
 use crate::pusher::{self, Pusher};
-use crate::update::{self, Change, ObjectId, RefKind, RefUpdate};
+use crate::update::{self, Change, ObjectId, RefUpdate};
 use crate::{demo, listen, record};
 
 /// How long `redeliver` may take at most, whatever the push budget.
@@ -381,18 +381,11 @@ impl Context {
             .hooks
             .iter()
             .map(|hook| {
+                let homepage = &config.repository.homepage;
                 let deliveries: Vec<Delivery> = events
                     .iter()
-                    .filter(|e| hook.wants(e.kind, short_name(&e.refname)))
-                    .map(|e| {
-                        Delivery::new(
-                            &hook.name,
-                            e.kind,
-                            &e.refname,
-                            e.body(hook.flavor, &config.repository.homepage),
-                            trigger,
-                        )
-                    })
+                    .filter(|e| hook.wants(e.kind, update::short_name(&e.refname)))
+                    .map(|e| e.delivery_for(hook, homepage, trigger))
                     .collect();
                 (hook, deliveries)
             })
@@ -457,17 +450,10 @@ impl Context {
         let jobs = hooks
             .into_iter()
             .map(|h| {
+                let homepage = &config.repository.homepage;
                 let d = events
                     .iter()
-                    .map(|e| {
-                        Delivery::new(
-                            &h.name,
-                            e.kind,
-                            &e.refname,
-                            e.body(h.flavor, &config.repository.homepage),
-                            Trigger::Test,
-                        )
-                    })
+                    .map(|e| e.delivery_for(h, homepage, Trigger::Test))
                     .collect();
                 (h, d)
             })
@@ -646,18 +632,9 @@ impl Context {
     }
 }
 
-fn short_name(refname: &str) -> &str {
-    refname
-        .strip_prefix("refs/heads/")
-        .or_else(|| refname.strip_prefix("refs/tags/"))
-        .unwrap_or(refname)
-}
-
 fn wanted_by_any(config: &Config, update: &RefUpdate) -> bool {
-    let kind = match update.kind() {
-        RefKind::Branch => EventKind::Push,
-        RefKind::Tag => EventKind::TagPush,
-        RefKind::Other => return false,
+    let Some(kind) = EventKind::for_ref(update.kind()) else {
+        return false;
     };
     let short = update.short_name();
     config.hooks.iter().any(|h| h.wants(kind, &short))

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Flavor, RepositoryInfo};
 use crate::history::{peel_to_commit, History};
+use crate::outbox::{Delivery, Trigger};
 use crate::pusher::Pusher;
 use crate::timefmt::rfc3339;
 use crate::update::{Change, ObjectId, RefKind, RefUpdate};
@@ -24,6 +25,15 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The event a moved ref makes: branches push events, tags tag push events, others none.
+    pub fn for_ref(kind: RefKind) -> Option<EventKind> {
+        match kind {
+            RefKind::Branch => Some(EventKind::Push),
+            RefKind::Tag => Some(EventKind::TagPush),
+            RefKind::Other => None,
+        }
+    }
+
     /// Parses a name of the config's `events` list.
     pub fn from_config(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -65,6 +75,17 @@ pub struct Event {
 }
 
 impl Event {
+    /// A delivery of this event to `hook`, with a fresh id.
+    pub fn delivery_for(&self, hook: &crate::config::Hook, homepage: &str, trigger: Trigger) -> Delivery {
+        Delivery::new(
+            &hook.name,
+            self.kind,
+            &self.refname,
+            self.body(hook.flavor, homepage),
+            trigger,
+        )
+    }
+
     /// The exact body bytes for a hook of the given flavour (GitLab links commits at
     /// `{homepage}/-/commit/{id}`).
     pub fn body(&self, flavor: Flavor, homepage: &str) -> Vec<u8> {
@@ -138,10 +159,8 @@ impl<'a> Builder<'a> {
 
     /// The event of one update, or `None` for refs that are neither branches nor tags.
     pub fn build(&mut self, update: &RefUpdate) -> Result<Option<Event>, BuildError> {
-        let kind = match update.kind() {
-            RefKind::Branch => EventKind::Push,
-            RefKind::Tag => EventKind::TagPush,
-            RefKind::Other => return Ok(None),
+        let Some(kind) = EventKind::for_ref(update.kind()) else {
+            return Ok(None);
         };
         // A deleted ref's old object may be gone already; every other id must be known.
         let must_exist = match &update.change {

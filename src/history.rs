@@ -142,11 +142,6 @@ impl<'r> History<'r> {
         }
     }
 
-    /// The commit tips that count as "before the push".
-    pub fn excluded(&self) -> &[String] {
-        &self.excluded
-    }
-
     /// The commits of one branch update, per the selection rules; `max` caps the list.
     pub fn select(&self, update: &RefUpdate, max: usize) -> Result<Selection, GitError> {
         let peel = |id: &ObjectId| peel_to_commit(self.repo, id).map(|c| c.to_string());

@@ -58,11 +58,6 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
-    /// True when the value is written in the config file itself.
-    pub fn is_literal(&self) -> bool {
-        matches!(self, SecretSource::Literal(_))
-    }
-
     /// Where the value comes from, for `check`; never the value.
     pub fn describe(&self) -> String {
         match self {

@@ -107,11 +107,7 @@ impl RefUpdate {
 
     /// The ref name without `refs/heads/` or `refs/tags/`.
     pub fn short_name(&self) -> String {
-        let name = self.name_lossy();
-        let short = name
-            .strip_prefix("refs/heads/")
-            .or_else(|| name.strip_prefix("refs/tags/"));
-        short.unwrap_or(&name).to_string()
+        short_name(&self.name_lossy()).to_string()
     }
 
     /// The line git would feed the hook for this update.
@@ -120,6 +116,14 @@ impl RefUpdate {
         line.extend_from_slice(&self.name);
         line
     }
+}
+
+/// A ref name without `refs/heads/` or `refs/tags/`: what branch and tag filters match.
+pub fn short_name(refname: &str) -> &str {
+    let short = refname
+        .strip_prefix("refs/heads/")
+        .or_else(|| refname.strip_prefix("refs/tags/"));
+    short.unwrap_or(refname)
 }
 
 /// Why a stdin line was not understood.
