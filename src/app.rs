@@ -99,6 +99,17 @@ pub fn run(global: Global, command: Command) -> u8 {
     }
 }
 
+/// Prints lines on stdout; a reader that went away (`| head`) just ends the output.
+fn print_lines(lines: impl IntoIterator<Item = String>) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(stdout, "{}", line.trim_end_matches('\n')).is_err() {
+            break;
+        }
+    }
+    0
+}
+
 fn fail(out: &Output, message: &str) -> u8 {
     out.error(message);
     1
@@ -494,7 +505,7 @@ impl Context {
         let Some(config) = self.config_or_report() else {
             return 1;
         };
-        print!("{}", crate::report::describe(&config, &self.git_dir));
+        print_lines([crate::report::describe(&config, &self.git_dir)]);
         for warning in crate::report::warnings(&config) {
             self.out.warn(&warning);
         }
@@ -538,34 +549,30 @@ impl Context {
 
     fn list_pending(&self) -> u8 {
         let (pushes, _) = self.outbox.recorded_pushes();
-        for (_, push) in &pushes {
-            println!(
-                "{}  push recorded while {} was broken: {} ref update(s)",
-                push.created,
-                config::FILE_NAME,
-                push.lines.len()
-            );
-        }
-        let mut count = pushes.len();
+        let mut lines: Vec<String> = pushes
+            .iter()
+            .map(|(_, push)| {
+                let n = push.lines.len();
+                format!(
+                    "{}  recorded push: {n} ref update(s) whose events are still to be built",
+                    push.created
+                )
+            })
+            .collect();
         for hook in self.outbox.hooks_with_pending() {
             let (batches, _) = self.outbox.pending(&hook);
-            for d in batches.iter().flat_map(|b| &b.deliveries) {
-                println!(
-                    "{}  {}  {}  {}  {}  attempts={}",
-                    d.created,
-                    d.hook,
-                    d.event.name(),
-                    d.refname,
-                    d.id,
-                    d.attempts
-                );
-                count += 1;
-            }
+            lines.extend(batches.iter().flat_map(|b| &b.deliveries).map(|d| {
+                let (event, attempts) = (d.event.name(), d.attempts);
+                format!(
+                    "{}  {}  {event}  {}  {}  attempts={attempts}",
+                    d.created, d.hook, d.refname, d.id
+                )
+            }));
         }
-        if count == 0 {
+        if lines.is_empty() {
             self.out.info("nothing pending");
         }
-        0
+        print_lines(lines)
     }
 
     fn log(&self, n: usize, json: bool) -> u8 {
@@ -573,31 +580,29 @@ impl Context {
         if records.is_empty() {
             self.out.info("no deliveries yet");
         }
-        for r in records {
+        let lines = records.iter().map(|r| {
             if json {
-                println!("{}", serde_json::to_string(&r).expect("records serialize"));
-            } else {
-                let outcome = match (&r.status, &r.error) {
-                    (Some(s), None) => s.to_string(),
-                    (Some(s), Some(e)) => format!("{s} {e}"),
-                    (None, Some(e)) => e.clone(),
-                    (None, None) => "-".into(),
-                };
-                println!(
-                    "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {}  {}",
-                    r.time,
-                    r.hook,
-                    r.event,
-                    r.refname,
-                    r.attempt,
-                    r.duration_ms,
-                    r.delivery,
-                    r.trigger.name(),
-                    outcome
-                );
+                return serde_json::to_string(r).expect("records serialize");
             }
-        }
-        0
+            let outcome = match (&r.status, &r.error) {
+                (Some(s), None) => s.to_string(),
+                (Some(s), Some(e)) => format!("{s} {e}"),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "-".into(),
+            };
+            format!(
+                "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {}  {outcome}",
+                r.time,
+                r.hook,
+                r.event,
+                r.refname,
+                r.attempt,
+                r.duration_ms,
+                r.delivery,
+                r.trigger.name()
+            )
+        });
+        print_lines(lines)
     }
 
     fn send(&self, event: SendEvent, file: &Path) -> u8 {
