@@ -175,3 +175,41 @@ fn requests_go_through_the_proxy_named_in_the_environment_except_no_proxy_hosts(
     assert_eq!(direct.wait_for(1)[0].path, "/near");
     assert!(proxy.requests().iter().all(|r| !r.path.contains("near")));
 }
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let repo = Repo::new();
+    repo.config("[[hook]]\nurl = \"http://u:p@h.example/\"\n");
+    let on_terminal = |no_color: bool| {
+        let command = format!("{BIN} check --repo {}", repo.bare.display());
+        let mut cmd = repo.command("script", repo.dir.path());
+        cmd.args(["-qec", &command, "/dev/null"]);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    assert!(on_terminal(false).contains("\x1b[33mwarning:"));
+    let plain = on_terminal(true);
+    assert!(plain.contains("warning:") && !plain.contains('\x1b'), "{plain}");
+    let piped = repo.run(&["check"], "");
+    assert!(stderr(&piped).contains("warning:") && !stderr(&piped).contains('\x1b'));
+}
+
+#[test]
+fn quiet_hides_progress_and_verbose_shows_each_attempt() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let head = repo.commit("one");
+    std::fs::remove_file(repo.bare.join("hooks/post-receive")).unwrap();
+    repo.push(&["origin", "main"]);
+    let line = format!("{ZERO} {head} refs/heads/main\n");
+    let quiet = repo.run(&["--quiet", "replay"], &line);
+    assert_eq!(stderr(&quiet), "");
+    let verbose = repo.run(&["--verbose", "replay"], &line);
+    let err = stderr(&verbose);
+    assert!(err.contains("refs/heads/main: push event, 1 commit(s)"), "{err}");
+    assert!(err.contains("attempt 1: 200"), "{err}");
+    assert_eq!(receiver.wait_for(2).len(), 2);
+}
