@@ -258,21 +258,32 @@ impl<'r> History<'r> {
     }
 
     fn spawn(&self, args: &[&str], stdin: Option<&str>) -> Result<std::process::Child, GitError> {
-        let mut child = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.git_dir)
-            .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| GitError(format!("cannot run git: {e}")))?;
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            let text = text.to_string();
-            std::thread::spawn(move || pipe.write_all(text.as_bytes()));
-        }
-        Ok(child)
+        spawn_git(&self.git_dir, args, stdin, Stdio::piped())
     }
+}
+
+/// Starts `git --git-dir DIR ARGS`, feeding `stdin` from a thread so that a large input
+/// cannot block against git's output.
+fn spawn_git(
+    git_dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    stderr: Stdio,
+) -> Result<std::process::Child, GitError> {
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| GitError(format!("cannot run git: {e}")))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let text = text.to_string();
+        std::thread::spawn(move || pipe.write_all(text.as_bytes()));
+    }
+    Ok(child)
 }
 
 fn finish(child: std::process::Child) -> Result<String, GitError> {
@@ -372,18 +383,9 @@ impl NewCommits {
             input.push_str(t);
             input.push('\n');
         }
-        let mut child = Command::new("git")
-            .arg("--git-dir")
-            .arg(git_dir)
-            .args(["rev-list", "--timestamp", "--parents", "--all", "--stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| GitError(format!("cannot run git: {e}")))?;
-        if let Some(mut pipe) = child.stdin.take() {
-            std::thread::spawn(move || pipe.write_all(input.as_bytes()));
-        }
+        // stderr is not read while the output streams in, so it must not be a pipe.
+        let args = ["rev-list", "--timestamp", "--parents", "--all", "--stdin"];
+        let mut child = spawn_git(git_dir, &args, Some(&input), Stdio::null())?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let parsed = NewCommits::parse(BufReader::with_capacity(1 << 20, stdout));
         let status = child

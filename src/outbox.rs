@@ -292,12 +292,17 @@ impl Outbox {
         Ok(path)
     }
 
+    /// True when some push is recorded, without reading it.
+    pub fn has_recorded_pushes(&self) -> bool {
+        !json_files(&self.pushes_dir()).is_empty()
+    }
+
     /// The recorded pushes, oldest first, with their files; unreadable ones are set aside.
     pub fn recorded_pushes(&self) -> (Vec<(PathBuf, RecordedPush)>, Vec<String>) {
         let mut problems = Vec::new();
         let mut pushes = Vec::new();
         for path in json_files(&self.pushes_dir()) {
-            match fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            match read_json(&path) {
                 Some(push) => pushes.push((path, push)),
                 None => problems.push(set_aside(&path)),
             }
@@ -315,10 +320,12 @@ fn progress_path(batch: &Path) -> PathBuf {
 
 /// A batch file's deliveries; `None` when it is unreadable or empty.
 fn read_batch(path: &Path) -> Option<Vec<Delivery>> {
-    let bytes = fs::read(path).ok()?;
-    serde_json::from_slice::<Vec<Delivery>>(&bytes)
-        .ok()
-        .filter(|b| !b.is_empty())
+    read_json::<Vec<Delivery>>(path).filter(|b| !b.is_empty())
+}
+
+/// A JSON file's contents; `None` when it cannot be read or parsed.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
 }
 
 fn json_files(dir: &Path) -> Vec<PathBuf> {

@@ -113,7 +113,7 @@ impl Context {
 
     /// Turns recorded pushes into outbox deliveries, all of a push's or none.
     pub(crate) fn flush_recorded_pushes(&self, config: &Config, wait: Duration) {
-        if self.outbox.recorded_pushes().0.is_empty() {
+        if !self.outbox.has_recorded_pushes() {
             return;
         }
         let Ok(_lock) = self.outbox.lock(".pushes", Instant::now() + wait) else {

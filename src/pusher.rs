@@ -14,8 +14,8 @@ pub struct Pusher {
 }
 
 /// Variables that name the pusher, most specific first: ours, git-http-backend's
-/// (`REMOTE_USER`), gitolite's (`GL_USER`).
-const USER_VARIABLES: [&str; 3] = ["GIT_WEBHOOKS_USER", "REMOTE_USER", "GL_USER"];
+/// (`REMOTE_USER`), gitolite's (`GL_USER`), then the login user's (`USER`, `LOGNAME`).
+const USER_VARIABLES: [&str; 5] = ["GIT_WEBHOOKS_USER", "REMOTE_USER", "GL_USER", "USER", "LOGNAME"];
 
 impl Pusher {
     /// The pusher of the current process's push.
@@ -38,14 +38,8 @@ impl Pusher {
     }
 }
 
-/// The login user: `USER`/`LOGNAME`, else the passwd entry of the process's uid.
+/// The login user when no variable names one: the passwd entry of the process's uid.
 fn login_user() -> String {
-    if let Some(name) = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
-    {
-        return name;
-    }
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
