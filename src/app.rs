@@ -11,9 +11,10 @@ use crate::cli::{Cli, Command, Global, SendEvent};
 use crate::config::{self, Config, Hook};
 use crate::dispatch;
 use crate::event::EventKind;
-use crate::outbox::{Delivery, Outbox, Trigger};
+use crate::outbox::{fresh_id, Outbox, Trigger};
 use crate::output::Output;
 use crate::pusher::{self, Pusher};
+use crate::store::{self, Sharing};
 use crate::update::{self, Change, ObjectId, RefUpdate};
 use crate::{demo, listen, record};
 
@@ -58,9 +59,13 @@ pub fn run(global: Global, command: Command) -> u8 {
                     }
                 }
             };
+            let sharing = repo
+                .config()
+                .ok()
+                .and_then(|c| c.get_string("core.sharedRepository").ok());
             let ctx = Context {
                 git_dir: repo.path().to_path_buf(),
-                outbox: Outbox::new(repo.path()),
+                outbox: Outbox::new(repo.path(), Sharing::from_git(sharing.as_deref())),
                 repo,
                 out,
                 started,
@@ -89,7 +94,7 @@ pub fn run(global: Global, command: Command) -> u8 {
                 }
                 Command::Test { hook } => ctx.test(hook.as_deref()),
                 Command::Check => ctx.check(),
-                Command::Redeliver { dry_run } => ctx.redeliver(dry_run),
+                Command::Redeliver { dry_run, failed } => ctx.redeliver(dry_run, failed),
                 Command::Log { n, json } => ctx.log(n, json),
                 Command::Send { event, file } => ctx.send(event, &file),
                 _ => unreachable!("handled above"),
@@ -239,7 +244,7 @@ impl Context {
                 let homepage = &config.repository.homepage;
                 let d = events
                     .iter()
-                    .map(|e| e.delivery_for(h, homepage, Trigger::Test))
+                    .map(|e| e.delivery_for(fresh_id(), h, homepage, Trigger::Test))
                     .collect();
                 (h, d)
             })
@@ -281,15 +286,27 @@ impl Context {
             return 1;
         };
         print_lines([crate::report::describe(&config, &self.git_dir)]);
+        for line in crate::report::hook_states(&self.outbox) {
+            self.out.warn(&line);
+        }
         for warning in crate::report::warnings(&config) {
             self.out.warn(&warning);
         }
-        0
+        let unavailable: Vec<&String> = config.hooks.iter().filter_map(|h| h.unavailable.as_ref()).collect();
+        for reason in &unavailable {
+            self.out
+                .error(&format!("{reason}; the hook's events are kept until it can be read"));
+        }
+        u8::from(!unavailable.is_empty())
     }
 
-    fn redeliver(&self, dry_run: bool) -> u8 {
+    fn redeliver(&self, dry_run: bool, failed: bool) -> u8 {
         if dry_run {
-            return self.list_pending();
+            return if failed {
+                self.list_failed()
+            } else {
+                self.list_pending()
+            };
         }
         let Some(config) = self.config_or_report() else {
             return fail(
@@ -297,9 +314,13 @@ impl Context {
                 "nothing was sent; fix the file and run `git-webhooks redeliver` again",
             );
         };
-        self.flush_recorded_pushes(&config, REDELIVER_BUDGET);
-        let pending = self.outbox.hooks_with_pending();
-        for orphan in pending
+        let waiting = if failed {
+            self.outbox.hooks_with_failed()
+        } else {
+            self.flush_recorded_pushes(&config, Instant::now() + REDELIVER_BUDGET / 2);
+            self.outbox.hooks_with_pending()
+        };
+        for orphan in waiting
             .iter()
             .filter(|name| !config.hooks.iter().any(|h| &&h.name == name))
         {
@@ -308,17 +329,21 @@ impl Context {
                 config::FILE_NAME
             ));
         }
-        let jobs: Vec<(&Hook, Vec<Delivery>)> = config
-            .hooks
-            .iter()
-            .filter(|h| pending.contains(&h.name))
-            .map(|h| (h, Vec::new()))
-            .collect();
-        if jobs.is_empty() {
-            self.out.info("nothing to redeliver");
+        let hooks: Vec<&Hook> = config.hooks.iter().filter(|h| waiting.contains(&h.name)).collect();
+        if hooks.is_empty() {
+            self.out.info(if failed {
+                "no failed deliveries"
+            } else {
+                "nothing to redeliver"
+            });
             return 0;
         }
-        let reports = dispatch::deliver(&self.run(Trigger::Redeliver, REDELIVER_BUDGET, true), jobs);
+        let run = self.run(Trigger::Redeliver, REDELIVER_BUDGET, true);
+        let reports = if failed {
+            dispatch::deliver_failed(&run, hooks)
+        } else {
+            dispatch::deliver(&run, hooks.into_iter().map(|h| (h, Vec::new())).collect())
+        };
         self.print_reports(&reports)
     }
 
@@ -350,10 +375,44 @@ impl Context {
         print_lines(lines)
     }
 
+    fn list_failed(&self) -> u8 {
+        let mut lines = Vec::new();
+        for hook in self.outbox.hooks_with_failed() {
+            let (failed, problems) = self.outbox.failed(&hook);
+            for problem in problems {
+                self.out.warn(&problem);
+            }
+            lines.extend(failed.iter().map(|(_, f)| {
+                let d = &f.delivery;
+                let (event, attempts) = (d.event.name(), d.attempts);
+                format!(
+                    "{}  {}  {event}  {}  {}  attempts={attempts}  failed {}: {}",
+                    d.created, d.hook, d.refname, d.id, f.failed_at, f.error
+                )
+            }));
+        }
+        if lines.is_empty() {
+            self.out.info("no failed deliveries");
+        }
+        print_lines(lines)
+    }
+
     fn log(&self, n: usize, json: bool) -> u8 {
-        let records = record::recent(self.outbox.root(), n);
+        let records = match record::recent(self.outbox.store(), n) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = record::path(self.outbox.root());
+                return fail(
+                    &self.out,
+                    &format!("cannot read {}: {}", path.display(), store::describe(&e)),
+                );
+            }
+        };
         if records.is_empty() {
             self.out.info("no deliveries yet");
+        }
+        for line in crate::report::hook_states(&self.outbox) {
+            self.out.info(&line);
         }
         let lines = records.iter().map(|r| {
             if json {
@@ -364,6 +423,10 @@ impl Context {
                 (Some(s), Some(e)) => format!("{s} {e}"),
                 (None, Some(e)) => e.clone(),
                 (None, None) => "-".into(),
+            };
+            let outcome = match r.set_aside {
+                true => format!("{outcome} (set aside as failed)"),
+                false => outcome,
             };
             format!(
                 "{}  {:<16} {:<9} {:<24} #{} {:>6} ms  {}  {}  {outcome}",
@@ -400,7 +463,7 @@ impl Context {
         let Some(config) = self.config_or_report() else {
             return 1;
         };
-        let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send);
+        let jobs = self.jobs(&config, std::slice::from_ref(&event), Trigger::Send, &|_, _| fresh_id());
         if jobs.iter().all(|(_, d)| d.is_empty()) {
             self.out.warn(&format!(
                 "no hook takes this {} event (check the hooks' `events` and `branches`)",

@@ -59,6 +59,10 @@ pub enum Command {
         /// List what is pending, one line per delivery, and send nothing
         #[arg(long)]
         dry_run: bool,
+        /// Send (or with --dry-run list) the deliveries that receivers refused and that
+        /// were set aside as failed, oldest first, with their ids
+        #[arg(long)]
+        failed: bool,
     },
     /// Show recent deliveries
     Log {

@@ -132,6 +132,8 @@ pub struct Hook {
     pub line: usize,
     /// For each secret-valued key, where its value comes from (never the value).
     pub secret_sources: Vec<(String, String)>,
+    /// Why the hook cannot send now (a secret that cannot be read); its events are kept.
+    pub unavailable: Option<String>,
 }
 
 impl Hook {
@@ -531,27 +533,33 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     let label = UrlTemplate::display_of(&label);
 
     let mut secret_sources = Vec::new();
-    let mut secret = |key: &str, value: &Option<Spanned<SecretSource>>, errors: &mut Vec<ConfigError>| {
+    // A secret that cannot be read now does not stop the other hooks: this hook keeps its
+    // events until it can be read.
+    let mut unavailable = None;
+    let mut secret = |key: &str, value: &Option<Spanned<SecretSource>>| {
         let value = value.as_ref()?;
         secret_sources.push((key.to_string(), value.get_ref().describe()));
         match value.get_ref().resolve(&dir) {
             Ok(s) => Some(s),
             Err(e) => {
-                errors.push(source.error(value.span().start, key, format!("hook '{label}': {e}")));
-                None
+                let line = line_of(&source.text, value.span().start);
+                let file = source.path.display();
+                unavailable.get_or_insert(format!("{file}:{line}: key `{key}`: hook '{label}': {e}"));
+                // A stand-in, so that the rest of the hook is still checked; never sent.
+                Some(Secret::new("unavailable"))
             }
         }
     };
-    let token = secret("token", &raw.token, &mut errors);
-    let hmac_secret = secret("secret", &raw.secret, &mut errors);
-    let signing_secret = secret("signing_secret", &raw.signing_secret, &mut errors);
+    let token = secret("token", &raw.token);
+    let hmac_secret = secret("secret", &raw.secret);
+    let signing_secret = secret("signing_secret", &raw.signing_secret);
     let mut variables = BTreeMap::new();
     for (key, value) in &raw.url_variables {
-        if let Some(s) = secret(&format!("url_variables.{key}"), &Some(value.clone()), &mut errors) {
+        if let Some(s) = secret(&format!("url_variables.{key}"), &Some(value.clone())) {
             variables.insert(key.clone(), s);
         }
     }
-    if let Some(s) = &signing_secret {
+    if let (Some(s), None) = (&signing_secret, &unavailable) {
         if let Err(e) = crate::sign::standard_key(s) {
             let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
             errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
@@ -687,6 +695,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         origin: source.path.clone(),
         line: line_of(&source.text, url_at),
         secret_sources,
+        unavailable,
     })
 }
 

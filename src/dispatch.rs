@@ -12,7 +12,7 @@ use crate::outbox::{Batch, Delivery, Outbox, Trigger};
 use crate::output::Output;
 use crate::record::{self, Record};
 use crate::send::{self, Attempt};
-use crate::{request, timefmt};
+use crate::{request, store, timefmt};
 
 /// Attempts per delivery within one run.
 const MAX_ATTEMPTS: u32 = 3;
@@ -25,6 +25,9 @@ pub struct Run<'a> {
     pub deadline: Instant,
     /// Keep what fails in the outbox (false for test events).
     pub keep: bool,
+    /// Leave hooks that are backing off alone, keeping their events (pushes do;
+    /// commands an operator runs do not).
+    pub respect_backoff: bool,
     /// Where `--verbose` shows each attempt.
     pub out: Output,
 }
@@ -38,23 +41,39 @@ pub struct Report {
     pub from_backlog: usize,
     pub kept: usize,
     pub dropped: usize,
+    /// Deliveries the receiver refused, set aside as failed.
+    pub set_aside: usize,
+    /// Why the last of them was refused.
+    pub refusal: Option<String>,
     pub status: Option<u16>,
+    /// Why the run stopped sending to this endpoint, if it did.
     pub failure: Option<String>,
+    /// Until when the hook is left alone after this run or an earlier one.
+    pub backoff_until: Option<String>,
     pub problems: Vec<String>,
     pub elapsed: Duration,
 }
 
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 event".to_string()
+    } else {
+        format!("{n} events")
+    }
+}
+
 impl Report {
+    fn new(hook: &Hook) -> Report {
+        Report {
+            hook: hook.name.clone(),
+            url: hook.url.display(),
+            ..Report::default()
+        }
+    }
+
     /// The one line the pusher sees for this endpoint.
     pub fn line(&self) -> String {
         let who = format!("{} ({})", self.hook, self.url);
-        let count = |n: usize| {
-            if n == 1 {
-                "1 event".to_string()
-            } else {
-                format!("{n} events")
-            }
-        };
         let ms = self.elapsed.as_millis();
         let backlog = if self.from_backlog > 0 {
             format!(", {} from the outbox", self.from_backlog)
@@ -62,45 +81,70 @@ impl Report {
             String::new()
         };
         let status = self.status.map(|s| format!(" ({s})")).unwrap_or_default();
+        let refused = match (&self.refusal, self.set_aside) {
+            (Some(why), n) if n > 0 => format!(
+                "; {} refused ({why}) and set aside as failed: `git-webhooks redeliver --failed` sends again",
+                count(n)
+            ),
+            _ => String::new(),
+        };
         match &self.failure {
-            None => format!("{who}: delivered {}{status}{backlog} in {ms} ms", count(self.delivered)),
+            None => format!(
+                "{who}: delivered {}{status}{backlog} in {ms} ms{refused}",
+                count(self.delivered)
+            ),
             Some(reason) => {
                 let delivered = if self.delivered > 0 {
                     format!("delivered {}{backlog}, then ", count(self.delivered))
                 } else {
                     String::new()
                 };
-                let fate = if self.kept > 0 {
+                let fate = if self.kept > 0 || self.dropped == 0 {
                     format!("{} kept for `git-webhooks redeliver`", count(self.kept))
                 } else {
                     format!("{} not sent", count(self.dropped))
                 };
-                format!("{who}: {delivered}failed: {reason}; {fate}")
+                let until = match &self.backoff_until {
+                    Some(t) => format!("; pushes leave this hook alone until {t}"),
+                    None => String::new(),
+                };
+                format!("{who}: {delivered}failed: {reason}; {fate}{refused}{until}")
             }
         }
     }
 
-    /// True when nothing failed.
+    /// True when nothing failed and nothing was refused.
     pub fn ok(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.set_aside == 0
     }
 }
 
 /// Delivers `jobs` (each hook with its new deliveries, in push order) in parallel.
 pub fn deliver(run: &Run, jobs: Vec<(&Hook, Vec<Delivery>)>) -> Vec<Report> {
+    in_parallel(jobs, |hook, fresh| serve(run, hook, fresh))
+}
+
+/// Sends each hook's failed deliveries again, oldest first, with their ids.
+pub fn deliver_failed(run: &Run, hooks: Vec<&Hook>) -> Vec<Report> {
+    let jobs = hooks.into_iter().map(|h| (h, ())).collect();
+    in_parallel(jobs, |hook, ()| serve_failed(run, hook))
+}
+
+/// Runs `work` for each hook on a thread of its own; a worker that panics gets a report
+/// that says so.
+fn in_parallel<T: Send>(jobs: Vec<(&Hook, T)>, work: impl Fn(&Hook, T) -> Report + Sync) -> Vec<Report> {
     std::thread::scope(|scope| {
+        let work = &work;
         let workers: Vec<_> = jobs
             .into_iter()
-            .map(|(hook, fresh)| (hook, scope.spawn(move || serve(run, hook, fresh))))
+            .map(|(hook, job)| (hook, scope.spawn(move || work(hook, job))))
             .collect();
         workers
             .into_iter()
             .map(|(hook, worker)| {
                 worker.join().unwrap_or_else(|_| Report {
-                    hook: hook.name.clone(),
-                    url: hook.url.display(),
                     failure: Some("internal error while sending; what was kept stays in the outbox".into()),
-                    ..Report::default()
+                    ..Report::new(hook)
                 })
             })
             .collect()
@@ -113,34 +157,41 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
     let started = Instant::now();
-    let mut report = Report {
-        hook: hook.name.clone(),
-        url: hook.url.display(),
-        ..Report::default()
+    let mut report = Report::new(hook);
+    let finish = |mut report: Report| {
+        report.elapsed = started.elapsed();
+        report
     };
+    // A hook that cannot send now (its secret cannot be read, or it is backing off) keeps
+    // its events without waiting for anything.
+    let hold = match &hook.unavailable {
+        Some(reason) => Some(format!("{reason}; its events wait until it can be read")),
+        None if run.respect_backoff => run.outbox.backoff(&hook.name).filter(|b| b.active()).map(|b| {
+            report.backoff_until = Some(b.until());
+            format!("backing off after {} failed run(s) ({})", b.failures, b.error)
+        }),
+        None => None,
+    };
+    if let Some(reason) = hold {
+        let total = fresh.len();
+        let unkept = match run.keep {
+            true => keep(run, hook, fresh, &mut report),
+            false => fresh,
+        };
+        report.failure = Some(reason);
+        report.kept = total - unkept.len();
+        report.dropped = unkept.len();
+        return finish(report);
+    }
     let agent = send::agent(hook);
     if !run.keep {
         let unsent = send_in_order(run, hook, &agent, fresh, &mut report, |_| {});
         report.dropped += unsent.len();
-        report.elapsed = started.elapsed();
-        return report;
+        return finish(report);
     }
     let fresh_ids: HashSet<String> = fresh.iter().map(|d| d.id.clone()).collect();
     // Kept before anything is sent, so that a hook killed mid-way loses nothing.
-    let unkept = match fresh.is_empty() {
-        true => Vec::new(),
-        false => match run.outbox.put(&hook.name, &fresh) {
-            Ok(_) => Vec::new(),
-            Err(e) => {
-                report.problems.push(format!(
-                    "could not keep {} event(s) in {}: {e}",
-                    fresh.len(),
-                    run.outbox.root().display()
-                ));
-                fresh
-            }
-        },
-    };
+    let unkept = keep(run, hook, fresh, &mut report);
     let _lock = match run
         .outbox
         .lock(&hook.name, (Instant::now() + LOCK_WAIT).min(run.deadline))
@@ -150,15 +201,49 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
             report.failure = Some(reason);
             report.kept = fresh_ids.len() - unkept.len();
             report.dropped = unkept.len();
-            report.elapsed = started.elapsed();
-            return report;
+            return finish(report);
         }
     };
     send_outbox(run, hook, &agent, &fresh_ids, &mut report);
     let unsent = send_in_order(run, hook, &agent, unkept, &mut report, |_| {});
     report.dropped += unsent.len();
-    report.elapsed = started.elapsed();
-    report
+    settle_backoff(run, hook, &mut report);
+    finish(report)
+}
+
+/// Keeps `fresh` in the outbox; returns what could not be kept.
+fn keep(run: &Run, hook: &Hook, fresh: Vec<Delivery>, report: &mut Report) -> Vec<Delivery> {
+    if fresh.is_empty() {
+        return fresh;
+    }
+    match run.outbox.put(&hook.name, &fresh) {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            report.problems.push(format!(
+                "could not keep {} in {}: {}",
+                count(fresh.len()),
+                run.outbox.root().display(),
+                store::describe(&e)
+            ));
+            fresh
+        }
+    }
+}
+
+/// A delivery went through: the backoff ends. The run failed for the receiver's sake:
+/// pushes leave the hook alone for a while.
+fn settle_backoff(run: &Run, hook: &Hook, report: &mut Report) {
+    if report.delivered > 0 || report.set_aside > 0 {
+        run.outbox.end_backoff(&hook.name);
+    }
+    if let Some(reason) = &report.failure {
+        match run.outbox.back_off(&hook.name, reason) {
+            Ok(b) => report.backoff_until = Some(b.until()),
+            Err(e) => report
+                .problems
+                .push(format!("could not note the backoff: {}", store::describe(&e))),
+        }
+    }
 }
 
 /// Sends the hook's kept batches oldest first, looking again for batches that other runs
@@ -187,9 +272,11 @@ fn send_outbox(run: &Run, hook: &Hook, agent: &ureq::Agent, fresh_ids: &HashSet<
             report.from_backlog += from_backlog;
             report.kept += remaining.len();
             if let Err(e) = run.outbox.settle(&batch, &remaining) {
-                report
-                    .problems
-                    .push(format!("could not update {}: {e}", batch.path.display()));
+                report.problems.push(format!(
+                    "could not update {}: {}",
+                    batch.path.display(),
+                    store::describe(&e)
+                ));
             }
         }
         if report.failure.is_some() {
@@ -198,27 +285,104 @@ fn send_outbox(run: &Run, hook: &Hook, agent: &ureq::Agent, fresh_ids: &HashSet<
     }
 }
 
-/// Sends deliveries in order until one fails; returns that one and the rest, unsent.
+/// Sends deliveries in order until one fails; returns that one and the rest, unsent. A
+/// delivery the receiver refuses is set aside (when the run keeps what fails) and the
+/// line goes on; `done` is called for each delivery that left the line.
 fn send_in_order(
     run: &Run,
     hook: &Hook,
     agent: &ureq::Agent,
     deliveries: Vec<Delivery>,
     report: &mut Report,
-    mut delivered: impl FnMut(&Delivery),
+    mut done: impl FnMut(&Delivery),
 ) -> Vec<Delivery> {
     let mut deliveries = deliveries.into_iter();
     while report.failure.is_none() {
         let Some(mut delivery) = deliveries.next() else { break };
         match deliver_one(run, hook, agent, &mut delivery, report) {
-            Ok(()) => delivered(&delivery),
-            Err(reason) => {
-                report.failure = Some(reason);
+            Ok(()) => done(&delivery),
+            Err(failure) if failure.refused && run.keep => {
+                match run.outbox.put_failed(&delivery, failure.status, &failure.reason) {
+                    Ok(()) => {
+                        report.set_aside += 1;
+                        report.refusal = Some(failure.reason);
+                        done(&delivery);
+                    }
+                    Err(e) => {
+                        report.failure = Some(format!(
+                            "{}, and it could not be set aside: {}",
+                            failure.reason,
+                            store::describe(&e)
+                        ));
+                        return std::iter::once(delivery).chain(deliveries).collect();
+                    }
+                }
+            }
+            Err(failure) => {
+                report.failure = Some(failure.reason);
                 return std::iter::once(delivery).chain(deliveries).collect();
             }
         }
     }
     deliveries.collect()
+}
+
+/// Sends the hook's failed deliveries in order: each delivered one is removed, each
+/// refused again stays failed, and a transient failure stops the line.
+fn serve_failed(run: &Run, hook: &Hook) -> Report {
+    let started = Instant::now();
+    let mut report = Report::new(hook);
+    let (failed, problems) = run.outbox.failed(&hook.name);
+    report.problems = problems;
+    if let Some(reason) = &hook.unavailable {
+        report.failure = Some(reason.clone());
+        report.set_aside = failed.len();
+        return report;
+    }
+    let _lock = match run.outbox.lock(&hook.name, Instant::now() + LOCK_WAIT) {
+        Ok(file) => file,
+        Err(reason) => {
+            report.failure = Some(reason);
+            return report;
+        }
+    };
+    let agent = send::agent(hook);
+    for (path, mut failed) in failed {
+        if report.failure.is_some() {
+            report.set_aside += 1;
+            continue;
+        }
+        match deliver_one(run, hook, &agent, &mut failed.delivery, &mut report) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(failure) => {
+                report.set_aside += 1;
+                if let Err(e) = run.outbox.put_failed(&failed.delivery, failure.status, &failure.reason) {
+                    report
+                        .problems
+                        .push(format!("could not update {}: {}", path.display(), store::describe(&e)));
+                }
+                match failure.refused {
+                    true => report.refusal = Some(failure.reason),
+                    false => report.failure = Some(failure.reason),
+                }
+            }
+        }
+    }
+    if report.delivered > 0 {
+        run.outbox.end_backoff(&hook.name);
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// Why a delivery did not go through in this run.
+struct Failure {
+    reason: String,
+    status: Option<u16>,
+    /// The receiver refused it: retrying will not help.
+    refused: bool,
 }
 
 /// Tries one delivery up to [`MAX_ATTEMPTS`] times within the budget; logs each attempt.
@@ -228,11 +392,16 @@ fn deliver_one(
     agent: &ureq::Agent,
     delivery: &mut Delivery,
     report: &mut Report,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
+    let stop = |reason: String, status| Failure {
+        reason,
+        status,
+        refused: false,
+    };
     for n in 1..=MAX_ATTEMPTS {
         let now = Instant::now();
         if now >= run.deadline {
-            return Err("time budget used up".into());
+            return Err(stop("time budget used up".into(), None));
         }
         delivery.attempts += 1;
         let timeout = hook.timeout.min(run.deadline - now);
@@ -254,23 +423,38 @@ fn deliver_one(
                 hook.name, delivery.attempts
             ));
         }
-        let (error, retry_after) = match outcome {
+        let (error, status, retry_after) = match outcome {
             Attempt::Delivered { status } => {
                 report.status = Some(status);
                 report.delivered += 1;
                 return Ok(());
             }
+            Attempt::Failed { status, error, .. } if send::refused(status) => {
+                return Err(Failure {
+                    reason: hook.redact(&error),
+                    status,
+                    refused: true,
+                })
+            }
             Attempt::Failed {
-                error, retry: false, ..
-            } => return Err(hook.redact(&error)),
-            Attempt::Failed { error, retry_after, .. } => (hook.redact(&error), retry_after),
+                error,
+                status,
+                retry: false,
+                ..
+            } => return Err(stop(hook.redact(&error), status)),
+            Attempt::Failed {
+                error,
+                status,
+                retry_after,
+                ..
+            } => (hook.redact(&error), status, retry_after),
         };
         if n == MAX_ATTEMPTS {
-            return Err(format!("{error} after {n} attempts"));
+            return Err(stop(format!("{error} after {n} attempts"), status));
         }
         let wait = retry_after.unwrap_or_else(|| backoff(n));
         if wait >= run.deadline.saturating_duration_since(Instant::now()) {
-            return Err(format!("{error}; no time left in the budget to retry"));
+            return Err(stop(format!("{error}; no time left in the budget to retry"), status));
         }
         std::thread::sleep(wait);
     }
@@ -299,10 +483,13 @@ fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, t
         error,
         duration_ms: took.as_millis() as u64,
         trigger: run.trigger,
+        set_aside: run.keep && send::refused(status),
     };
-    if let Err(e) = record::append(run.outbox.root(), &record) {
+    if let Err(e) = record::append(run.outbox.store(), &record) {
         if report.problems.len() < 3 {
-            report.problems.push(format!("could not write the delivery log: {e}"));
+            report
+                .problems
+                .push(format!("could not write the delivery log: {}", store::describe(&e)));
         }
     }
 }

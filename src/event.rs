@@ -75,9 +75,10 @@ pub struct Event {
 }
 
 impl Event {
-    /// A delivery of this event to `hook`, with a fresh id.
-    pub fn delivery_for(&self, hook: &crate::config::Hook, homepage: &str, trigger: Trigger) -> Delivery {
+    /// A delivery of this event to `hook`, with the id `id`.
+    pub fn delivery_for(&self, id: String, hook: &crate::config::Hook, homepage: &str, trigger: Trigger) -> Delivery {
         Delivery::new(
+            id,
             &hook.name,
             self.kind,
             &self.refname,

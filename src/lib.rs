@@ -20,6 +20,7 @@ pub mod review;
 pub mod secret;
 pub mod send;
 pub mod sign;
+pub mod store;
 pub mod target;
 pub mod timefmt;
 pub mod update;

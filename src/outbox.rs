@@ -1,20 +1,21 @@
-//! The outbox: deliveries not yet made, and pushes recorded while the config was
-//! broken, kept as files under `GIT_DIR/webhooks/` until they are sent.
+//! The outbox: deliveries not yet made, deliveries set aside as failed, hooks backing
+//! off, and pushes whose events are still to be built, kept as files under
+//! `GIT_DIR/webhooks/` (see [`crate::store`]) until they are sent.
 //!
-//! Each file is written atomically (temporary file, fsync, rename) with mode 0600 and
-//! holds the hook's name, never its URL or credentials. One lock file per hook makes
+//! Files hold the hook's name, never its URL or credentials. One lock file per hook makes
 //! sure only one process sends a hook's deliveries at a time.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rand::Rng;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::event::EventKind;
+use crate::store::{self, Sharing, Store};
 use crate::timefmt;
 
 /// What started a run; shown in the delivery log.
@@ -56,10 +57,10 @@ impl Trigger {
 }
 
 impl Delivery {
-    /// A new delivery with a fresh id.
-    pub fn new(hook: &str, event: EventKind, refname: &str, body: Vec<u8>, trigger: Trigger) -> Delivery {
+    /// A new delivery; `id` comes from [`fresh_id`] or [`derived_id`].
+    pub fn new(id: String, hook: &str, event: EventKind, refname: &str, body: Vec<u8>, trigger: Trigger) -> Delivery {
         Delivery {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             hook: hook.to_string(),
             event,
             refname: refname.to_string(),
@@ -71,7 +72,26 @@ impl Delivery {
     }
 }
 
-/// A push kept while `webhooks.toml` was broken: enough to build its events later.
+/// A new random delivery id.
+pub fn fresh_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A delivery id that depends only on `parts`: building the same event for the same hook
+/// again gives the same id, so a run that dies half-way through cannot give its events
+/// new ids.
+pub fn derived_id(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    let bytes: [u8; 16] = hash.finalize()[..16].try_into().expect("16 of 32 bytes");
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+}
+
+/// A push whose events are still to be built (the config was broken, or building them
+/// did not fit in a run's time budget): enough to build them later.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecordedPush {
     pub created: String,
@@ -94,10 +114,62 @@ pub struct Batch {
     pub done: usize,
 }
 
+/// A delivery that the receiver refused: it will not succeed by retrying, so it waits
+/// for `git-webhooks redeliver --failed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Failed {
+    pub delivery: Delivery,
+    pub status: Option<u16>,
+    pub error: String,
+    pub failed_at: String,
+}
+
+/// A hook that pushes skip until `until_ms` after transient failures.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Backoff {
+    pub hook: String,
+    /// Failed runs in a row.
+    pub failures: u32,
+    /// Milliseconds since the epoch.
+    pub until_ms: u64,
+    pub error: String,
+}
+
+/// The first pause after a failure, and the longest.
+const BACKOFF_FIRST: Duration = Duration::from_secs(60);
+const BACKOFF_MAX: Duration = Duration::from_secs(3600);
+
+impl Backoff {
+    /// True while pushes should leave the hook alone.
+    pub fn active(&self) -> bool {
+        u128::from(self.until_ms) > timefmt::now_millis()
+    }
+
+    /// When it ends, as RFC 3339 UTC text.
+    pub fn until(&self) -> String {
+        timefmt::rfc3339((self.until_ms / 1000) as i64, 0)
+    }
+
+    /// The pause after `failures` failed runs in a row: a minute, doubling up to an hour,
+    /// each ±20 % so that hooks of many repositories do not come back in step.
+    fn pause(failures: u32) -> Duration {
+        let doubled = BACKOFF_FIRST.saturating_mul(1u32 << failures.saturating_sub(1).min(10));
+        doubled.min(BACKOFF_MAX).mul_f64(rand::thread_rng().gen_range(0.8..1.2))
+    }
+}
+
+/// Why a kept file could not be used.
+enum ReadError {
+    /// It could not be read now (permissions, too many open files): it stays.
+    Io(std::io::Error),
+    /// Its content is not what git-webhooks writes: it is set aside.
+    Corrupt,
+}
+
 /// The `webhooks/` directory of one repository.
 #[derive(Clone)]
 pub struct Outbox {
-    root: PathBuf,
+    store: Store,
 }
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -112,8 +184,13 @@ fn ordered_name(suffix: &str) -> String {
     )
 }
 
+/// Past this length a hook's file name is shortened and made unique by a hash.
+const MAX_KEY: usize = 100;
+
 /// A file name for a hook name. It must be one-to-one, so that two hooks never share
 /// an outbox: letters, digits, `-` and `.` stay; every other byte becomes `_xx` (hex).
+/// A long name keeps its first part and gets the hash of the whole (`~` never comes
+/// out of the escaping, so the two forms cannot meet).
 fn file_key(hook: &str) -> String {
     let mut key = String::from("h-");
     for byte in hook.bytes() {
@@ -123,65 +200,57 @@ fn file_key(hook: &str) -> String {
             key.push_str(&format!("_{byte:02x}"));
         }
     }
-    key
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("outbox files live in a directory");
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::SeqCst)
-    ));
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
+    if key.len() <= MAX_KEY {
+        return key;
+    }
+    let cut = MAX_KEY - 34;
+    let digest = Sha256::digest(hook.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}~{hex}", &key[..cut])
 }
 
 impl Outbox {
-    /// The outbox of the repository at `git_dir`.
-    pub fn new(git_dir: &Path) -> Outbox {
+    /// The outbox of the repository at `git_dir`, whose files are shared as `sharing` says.
+    pub fn new(git_dir: &Path, sharing: Sharing) -> Outbox {
         Outbox {
-            root: git_dir.join("webhooks"),
+            store: Store::new(git_dir.join("webhooks"), sharing),
         }
     }
 
     /// The directory holding everything the hook writes.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.store.root()
+    }
+
+    /// How files under the root are made.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     fn hook_dir(&self, hook: &str) -> PathBuf {
-        self.root.join("outbox").join(file_key(hook))
+        self.root().join("outbox").join(file_key(hook))
+    }
+
+    fn failed_dir(&self, hook: &str) -> PathBuf {
+        self.root().join("failed").join(file_key(hook))
+    }
+
+    fn backoff_path(&self, hook: &str) -> PathBuf {
+        self.root().join("backoff").join(format!("{}.json", file_key(hook)))
     }
 
     fn pushes_dir(&self) -> PathBuf {
-        self.root.join("pushes")
+        self.root().join("pushes")
     }
 
     /// Waits until `deadline` for the exclusive right to send `name`'s deliveries; the
     /// error says why it was not had.
     pub fn lock(&self, name: &str, deadline: Instant) -> Result<File, String> {
-        let dir = self.root.join("locks");
-        let path = dir.join(file_key(name));
-        let cannot = |e: std::io::Error| {
-            format!(
-                "cannot open {}: {e} (every pusher must run hooks as the account that owns the repository)",
-                path.display()
-            )
-        };
-        fs::create_dir_all(&dir).map_err(cannot)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(cannot)?;
+        let path = self.root().join("locks").join(file_key(name));
+        let file = self
+            .store
+            .open(&path, false)
+            .map_err(|e| format!("cannot open {}: {}", path.display(), store::describe(&e)))?;
         loop {
             if file.try_lock().is_ok() {
                 return Ok(file);
@@ -196,8 +265,15 @@ impl Outbox {
     /// Keeps deliveries of one hook for later, in order, as one batch file.
     pub fn put(&self, hook: &str, deliveries: &[Delivery]) -> std::io::Result<PathBuf> {
         let first = deliveries.first().map_or("empty", |d| d.id.as_str());
-        let path = self.hook_dir(hook).join(ordered_name(first));
-        write_private(&path, &serde_json::to_vec(deliveries).expect("deliveries serialize"))?;
+        self.put_as(hook, &ordered_name(first), deliveries)
+    }
+
+    /// Keeps deliveries as the batch `name`, replacing a batch of that name: writing the
+    /// same deliveries twice keeps them once.
+    pub fn put_as(&self, hook: &str, name: &str, deliveries: &[Delivery]) -> std::io::Result<PathBuf> {
+        let path = self.hook_dir(hook).join(name);
+        let bytes = serde_json::to_vec(deliveries).expect("deliveries serialize");
+        self.store.write(&path, &bytes, true)?;
         Ok(path)
     }
 
@@ -215,52 +291,43 @@ impl Outbox {
             // Progress counts from the start of the file: forget it before the file shrinks,
             // so that a crash in between sends some events twice rather than skips any.
             forget_progress()?;
-            write_private(
-                &batch.path,
-                &serde_json::to_vec(remaining).expect("deliveries serialize"),
-            )
+            let bytes = serde_json::to_vec(remaining).expect("deliveries serialize");
+            self.store.write(&batch.path, &bytes, true)
         }
     }
 
-    /// Notes that the first `done` deliveries of a batch were made, so that a run killed
-    /// in the middle of a batch does not send them again. Not fsynced: after a power loss
-    /// a few may be sent twice, with the same delivery ids.
+    /// Notes that the first `done` deliveries of a batch were made or set aside, so that a
+    /// run killed in the middle of a batch does not send them again. Not fsynced: after a
+    /// power loss a few may be sent twice, with the same delivery ids.
     pub fn mark_done(&self, batch: &Batch, done: usize) {
-        let progress = progress_path(&batch.path);
-        let tmp = progress.with_extension("tmp");
-        let written = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut f| f.write_all(done.to_string().as_bytes()));
-        if written.is_ok() {
-            let _ = fs::rename(&tmp, &progress);
-        }
+        let _ = self
+            .store
+            .write(&progress_path(&batch.path), done.to_string().as_bytes(), false);
     }
 
-    /// The kept batches of one hook, oldest first. Files that cannot be read are set aside
-    /// (renamed `*.corrupt`) and reported in the second list.
+    /// The kept batches of one hook, oldest first, and what was wrong with the others:
+    /// unreadable files stay for the next run, unparseable ones are set aside.
     pub fn pending(&self, hook: &str) -> (Vec<Batch>, Vec<String>) {
         let mut problems = Vec::new();
         let mut batches = Vec::new();
-        for path in json_files(&self.hook_dir(hook)) {
-            let done: usize = fs::read_to_string(progress_path(&path))
+        for path in self.store.list(&self.hook_dir(hook), ".json") {
+            let done: usize = self
+                .store
+                .read(&progress_path(&path))
                 .ok()
-                .and_then(|t| t.trim().parse().ok())
+                .and_then(|t| String::from_utf8_lossy(&t).trim().parse().ok())
                 .unwrap_or(0);
-            match read_batch(&path) {
-                Some(all) if done < all.len() => {
+            match self.read_batch(&path) {
+                Ok(all) if done < all.len() => {
                     let deliveries = all.into_iter().skip(done).collect();
                     batches.push(Batch { path, deliveries, done });
                 }
                 // Every delivery was made; the run that made them stopped before removing it.
-                Some(_) => {
+                Ok(_) => {
                     let _ = fs::remove_file(&path);
                     let _ = fs::remove_file(progress_path(&path));
                 }
-                None => problems.push(set_aside(&path)),
+                Err(e) => problems.push(self.problem(&path, e)),
             }
         }
         (batches, problems)
@@ -268,46 +335,146 @@ impl Outbox {
 
     /// The hook names that have kept deliveries, as stored in their files.
     pub fn hooks_with_pending(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.root.join("outbox")) else {
+        self.hook_names("outbox", |path| {
+            self.read_batch(path).ok().map(|batch| batch[0].hook.clone())
+        })
+    }
+
+    /// The hook names of the subdirectories of `kind`, read from their first readable file.
+    fn hook_names(&self, kind: &str, name_in: impl Fn(&Path) -> Option<String>) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(self.root().join(kind)) else {
             return Vec::new();
         };
         let mut names: Vec<String> = entries
             .flatten()
-            .filter_map(|e| {
-                // The first readable file names the hook; corrupt ones are set aside later.
-                json_files(&e.path())
-                    .iter()
-                    .find_map(|p| read_batch(p))
-                    .map(|batch| batch[0].hook.clone())
-            })
+            .filter_map(|e| self.store.list(&e.path(), ".json").iter().find_map(|p| name_in(p)))
             .collect();
         names.sort();
         names
     }
 
+    /// Sets a refused delivery aside, with why it was refused.
+    pub fn put_failed(&self, delivery: &Delivery, status: Option<u16>, error: &str) -> std::io::Result<()> {
+        let failed = Failed {
+            delivery: delivery.clone(),
+            status,
+            error: error.to_string(),
+            failed_at: timefmt::now_utc(),
+        };
+        let dir = self.failed_dir(&delivery.hook);
+        // One file per id: setting the same delivery aside again replaces it.
+        let existing = self
+            .store
+            .list(&dir, ".json")
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(&format!("-{}.json", delivery.id)));
+        let path = existing.unwrap_or_else(|| dir.join(ordered_name(&delivery.id)));
+        self.store
+            .write(&path, &serde_json::to_vec(&failed).expect("failures serialize"), true)
+    }
+
+    /// The failed deliveries of one hook, oldest first, with their files.
+    pub fn failed(&self, hook: &str) -> (Vec<(PathBuf, Failed)>, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut failed = Vec::new();
+        for path in self.store.list(&self.failed_dir(hook), ".json") {
+            match self.read_json(&path) {
+                Ok(f) => failed.push((path, f)),
+                Err(e) => problems.push(self.problem(&path, e)),
+            }
+        }
+        (failed, problems)
+    }
+
+    /// The hook names that have failed deliveries.
+    pub fn hooks_with_failed(&self) -> Vec<String> {
+        self.hook_names("failed", |path| {
+            self.read_json::<Failed>(path).ok().map(|f| f.delivery.hook)
+        })
+    }
+
+    /// The hook's backoff, if it has one (active or over).
+    pub fn backoff(&self, hook: &str) -> Option<Backoff> {
+        self.read_json(&self.backoff_path(hook)).ok()
+    }
+
+    /// Notes another failed run of `hook`: pushes leave it alone for a while.
+    pub fn back_off(&self, hook: &str, error: &str) -> std::io::Result<Backoff> {
+        let failures = self.backoff(hook).map_or(0, |b| b.failures) + 1;
+        let until = timefmt::now_millis() + Backoff::pause(failures).as_millis();
+        let backoff = Backoff {
+            hook: hook.to_string(),
+            failures,
+            until_ms: until as u64,
+            error: error.to_string(),
+        };
+        let bytes = serde_json::to_vec(&backoff).expect("backoffs serialize");
+        self.store.write(&self.backoff_path(hook), &bytes, false)?;
+        Ok(backoff)
+    }
+
+    /// Ends the hook's backoff: a delivery went through.
+    pub fn end_backoff(&self, hook: &str) {
+        let _ = fs::remove_file(self.backoff_path(hook));
+    }
+
     /// Records a push whose events cannot be built now.
     pub fn put_push(&self, push: &RecordedPush) -> std::io::Result<PathBuf> {
         let path = self.pushes_dir().join(ordered_name("push"));
-        write_private(&path, &serde_json::to_vec(push).expect("pushes serialize"))?;
+        self.store
+            .write(&path, &serde_json::to_vec(push).expect("pushes serialize"), true)?;
         Ok(path)
+    }
+
+    /// Rewrites a recorded push with the lines still to build, or removes it when none
+    /// are left.
+    pub fn settle_push(&self, path: &Path, push: &RecordedPush) -> std::io::Result<()> {
+        if push.lines.is_empty() {
+            return fs::remove_file(path);
+        }
+        self.store
+            .write(path, &serde_json::to_vec(push).expect("pushes serialize"), true)
     }
 
     /// True when some push is recorded, without reading it.
     pub fn has_recorded_pushes(&self) -> bool {
-        !json_files(&self.pushes_dir()).is_empty()
+        !self.store.list(&self.pushes_dir(), ".json").is_empty()
     }
 
-    /// The recorded pushes, oldest first, with their files; unreadable ones are set aside.
+    /// The recorded pushes, oldest first, with their files; unparseable ones are set aside.
     pub fn recorded_pushes(&self) -> (Vec<(PathBuf, RecordedPush)>, Vec<String>) {
         let mut problems = Vec::new();
         let mut pushes = Vec::new();
-        for path in json_files(&self.pushes_dir()) {
-            match read_json(&path) {
-                Some(push) => pushes.push((path, push)),
-                None => problems.push(set_aside(&path)),
+        for path in self.store.list(&self.pushes_dir(), ".json") {
+            match self.read_json(&path) {
+                Ok(push) => pushes.push((path, push)),
+                Err(e) => problems.push(self.problem(&path, e)),
             }
         }
         (pushes, problems)
+    }
+
+    /// A batch file's deliveries; an empty batch is not one git-webhooks writes.
+    fn read_batch(&self, path: &Path) -> Result<Vec<Delivery>, ReadError> {
+        self.read_json::<Vec<Delivery>>(path)
+            .and_then(|b| if b.is_empty() { Err(ReadError::Corrupt) } else { Ok(b) })
+    }
+
+    fn read_json<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T, ReadError> {
+        let bytes = self.store.read(path).map_err(ReadError::Io)?;
+        serde_json::from_slice(&bytes).map_err(|_| ReadError::Corrupt)
+    }
+
+    /// What to say about a file that could not be used; corrupt ones are set aside.
+    fn problem(&self, path: &Path, error: ReadError) -> String {
+        match error {
+            ReadError::Io(e) => format!(
+                "cannot read {} ({}); it stays and is tried again next time",
+                path.display(),
+                store::describe(&e)
+            ),
+            ReadError::Corrupt => set_aside(path),
+        }
     }
 }
 
@@ -316,32 +483,6 @@ fn progress_path(batch: &Path) -> PathBuf {
     let mut name = batch.as_os_str().to_owned();
     name.push(".done");
     PathBuf::from(name)
-}
-
-/// A batch file's deliveries; `None` when it is unreadable or empty.
-fn read_batch(path: &Path) -> Option<Vec<Delivery>> {
-    read_json::<Vec<Delivery>>(path).filter(|b| !b.is_empty())
-}
-
-/// A JSON file's contents; `None` when it cannot be read or parsed.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 fn set_aside(path: &Path) -> String {
@@ -358,7 +499,7 @@ fn set_aside(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::file_key;
+    use super::*;
 
     #[test]
     fn hook_names_map_to_distinct_file_names() {
@@ -366,5 +507,40 @@ mod tests {
         assert_ne!(file_key("a_b"), file_key("a b"));
         assert_eq!(file_key("ci.example.com"), "h-ci.example.com");
         assert_eq!(file_key(".."), "h-..");
+    }
+
+    #[test]
+    fn long_hook_names_get_bounded_distinct_file_names() {
+        let long = "构建".repeat(100);
+        let other = format!("{}x", "构建".repeat(100));
+        let emoji = "🚀".repeat(200);
+        for name in [&long, &other, &emoji] {
+            let key = file_key(name);
+            assert!(key.len() <= MAX_KEY, "{key}");
+            assert!(
+                key.starts_with("h-_e6_9e_84") || key.starts_with("h-_f0_9f_9a_80"),
+                "{key}"
+            );
+        }
+        assert_ne!(file_key(&long), file_key(&other));
+        let ascii = "a".repeat(200);
+        assert_ne!(file_key(&ascii), file_key(&"a".repeat(201)));
+    }
+
+    #[test]
+    fn derived_ids_depend_on_every_part() {
+        let id = derived_id(&[b"push-1", b"3", b"ci"]);
+        assert_eq!(id, derived_id(&[b"push-1", b"3", b"ci"]));
+        assert_ne!(id, derived_id(&[b"push-1", b"3", b"cd"]));
+        assert_ne!(derived_id(&[b"ab", b"c"]), derived_id(&[b"a", b"bc"]));
+        assert_eq!(id.len(), 36);
+    }
+
+    #[test]
+    fn backoff_doubles_from_a_minute_to_an_hour() {
+        let secs = |n| Backoff::pause(n).as_secs_f64();
+        assert!((48.0..=72.0).contains(&secs(1)), "{}", secs(1));
+        assert!((96.0..=144.0).contains(&secs(2)), "{}", secs(2));
+        assert!((2880.0..=4320.0).contains(&secs(30)), "{}", secs(30));
     }
 }

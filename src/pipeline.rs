@@ -8,8 +8,10 @@ use crate::config::{self, Config, Hook};
 use crate::dispatch::{self, Report, Run};
 use crate::event::{BuildError, Builder, Event, EventKind};
 use crate::history::{self, History};
+use crate::outbox::{self, fresh_id};
 use crate::outbox::{Delivery, RecordedPush, Trigger};
 use crate::pusher::{self, Pusher};
+use crate::store;
 use crate::update::{self, RefUpdate};
 
 impl Context {
@@ -30,13 +32,13 @@ impl Context {
                 hook.name
             ));
         }
-        self.flush_recorded_pushes(&config, config.budget / 3);
+        // Building must leave half the budget for sending; what is left over is recorded.
+        let deadline = self.started + config.budget / 2;
+        self.flush_recorded_pushes(&config, deadline);
         // The state before the push counts every pushed ref, also those no hook wants.
         let tips = self.tips_before(&updates);
         let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
         let pusher = Pusher::from_env(&config.users);
-        // Building must leave half the budget for sending; what is left over is recorded.
-        let deadline = self.started + config.budget / 2;
         let (events, unbuilt) = self.build_events(
             &config,
             &wanted,
@@ -46,7 +48,7 @@ impl Context {
             Some(deadline),
         );
         self.record_push(&unbuilt, tips, "some events could not be built in time");
-        let jobs = self.jobs(&config, &events, trigger);
+        let jobs = self.jobs(&config, &events, trigger, &|_, _| fresh_id());
         if jobs.is_empty() {
             return 0;
         }
@@ -60,6 +62,8 @@ impl Context {
             trigger,
             deadline: self.started + budget,
             keep,
+            // An operator's command is a request to try now.
+            respect_backoff: trigger == Trigger::Push,
             out: self.out,
         }
     }
@@ -78,7 +82,6 @@ impl Context {
         u8::from(reports.iter().any(|r| !r.ok()))
     }
 
-    /// Keeps a push whose events cannot be built while the config is broken.
     /// Keeps ref updates whose events cannot be built now, with the state before their
     /// push, for `redeliver` to build and send.
     fn record_push(&self, updates: &[RefUpdate], tips_before: Vec<String>, why: &str) {
@@ -97,7 +100,9 @@ impl Context {
                 "{why}: {} ref update(s) kept for `git-webhooks redeliver`",
                 updates.len()
             )),
-            Err(e) => self.out.error(&format!("{why}, and they could not be kept: {e}")),
+            Err(e) => self
+                .out
+                .error(&format!("{why}, and they could not be kept: {}", store::describe(&e))),
         }
     }
 
@@ -111,19 +116,26 @@ impl Context {
         })
     }
 
-    /// Turns recorded pushes into outbox deliveries, all of a push's or none.
-    pub(crate) fn flush_recorded_pushes(&self, config: &Config, wait: Duration) {
+    /// Turns recorded pushes into outbox deliveries, oldest first, until `deadline`;
+    /// what is not built by then stays recorded. Each delivery's id is derived from the
+    /// recorded push, its ref and the hook, and each batch is named after its first id,
+    /// so that a run that dies half-way and the run that does the work again keep the
+    /// same deliveries under the same ids, once.
+    pub(crate) fn flush_recorded_pushes(&self, config: &Config, deadline: Instant) {
         if !self.outbox.has_recorded_pushes() {
             return;
         }
-        let Ok(_lock) = self.outbox.lock(".pushes", Instant::now() + wait) else {
+        let Ok(_lock) = self.outbox.lock(".pushes", deadline) else {
             return;
         };
         let (pushes, problems) = self.outbox.recorded_pushes();
         for problem in problems {
             self.out.warn(&problem);
         }
-        for (path, push) in pushes {
+        for (path, mut push) in pushes {
+            if Instant::now() >= deadline {
+                break;
+            }
             let input = push.lines.join(&b'\n');
             let updates: Vec<RefUpdate> = self
                 .parse(&input)
@@ -137,36 +149,41 @@ impl Context {
                 push.tips_before.clone(),
                 &pusher,
                 &push.push_options,
-                None,
+                Some(deadline),
             );
+            let key = path
+                .file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default();
+            let id = |event: &Event, hook: &Hook| {
+                outbox::derived_id(&[&key, event.refname.as_bytes(), hook.name.as_bytes()])
+            };
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let written =
+                self.jobs(config, &events, Trigger::Push, &id)
+                    .into_iter()
+                    .try_for_each(|(hook, deliveries)| match deliveries.first() {
+                        Some(first) => self
+                            .outbox
+                            .put_as(&hook.name, &format!("{stem}-{}.json", first.id), &deliveries)
+                            .map(drop),
+                        None => Ok(()),
+                    });
+            push.lines = unbuilt.iter().map(RefUpdate::to_line).collect();
+            let settled = written.and_then(|()| self.outbox.settle_push(&path, &push));
+            if let Err(e) = settled {
+                self.out
+                    .warn(&format!("{} stays recorded: {}", path.display(), store::describe(&e)));
+            }
             if !unbuilt.is_empty() {
                 self.out.warn(&format!(
-                    "{} stays recorded: its events could not be built",
+                    "{} ref update(s) of {} stay recorded: their events could not be built in time",
+                    unbuilt.len(),
                     path.display()
                 ));
-                continue;
-            }
-            let mut written = Vec::new();
-            let mut failed = None;
-            for (hook, deliveries) in self.jobs(config, &events, Trigger::Push) {
-                if !deliveries.is_empty() {
-                    match self.outbox.put(&hook.name, &deliveries) {
-                        Ok(batch) => written.push(batch),
-                        Err(e) => failed = Some(e),
-                    }
-                }
-            }
-            match failed {
-                None => {
-                    let _ = std::fs::remove_file(&path);
-                }
-                Some(e) => {
-                    // Undo, so that the next attempt does not send some hooks the events twice.
-                    for batch in written {
-                        let _ = std::fs::remove_file(batch);
-                    }
-                    self.out.warn(&format!("{} stays recorded: {e}", path.display()));
-                }
             }
         }
     }
@@ -224,6 +241,7 @@ impl Context {
         config: &'c Config,
         events: &[Event],
         trigger: Trigger,
+        id: &dyn Fn(&Event, &Hook) -> String,
     ) -> Vec<(&'c Hook, Vec<Delivery>)> {
         let backlog = self.outbox.hooks_with_pending();
         config
@@ -234,7 +252,7 @@ impl Context {
                 let deliveries: Vec<Delivery> = events
                     .iter()
                     .filter(|e| hook.wants(e.kind, update::short_name(&e.refname)))
-                    .map(|e| e.delivery_for(hook, homepage, trigger))
+                    .map(|e| e.delivery_for(id(e, hook), hook, homepage, trigger))
                     .collect();
                 (hook, deliveries)
             })

@@ -1,14 +1,14 @@
 //! The delivery log: one JSON line per attempt in `GIT_DIR/webhooks/deliveries.log`,
 //! and the "recent deliveries" view of it.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::outbox::Trigger;
+use crate::store::Store;
 
 /// Past this size the log is moved to `deliveries.log.1` and started again.
 const ROTATE_BYTES: u64 = 16 << 20;
@@ -29,6 +29,9 @@ pub struct Record {
     pub error: Option<String>,
     pub duration_ms: u64,
     pub trigger: Trigger,
+    /// The receiver refused the delivery and it was set aside as failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub set_aside: bool,
 }
 
 /// The log file of a repository.
@@ -37,21 +40,25 @@ pub fn path(webhooks_dir: &Path) -> PathBuf {
 }
 
 /// Appends one record (one `write` of one line, so concurrent writers do not interleave).
-pub fn append(webhooks_dir: &Path, record: &Record) -> std::io::Result<()> {
-    fs::create_dir_all(webhooks_dir)?;
-    let path = path(webhooks_dir);
-    if fs::metadata(&path).is_ok_and(|m| m.len() > ROTATE_BYTES) {
+pub fn append(store: &Store, record: &Record) -> std::io::Result<()> {
+    let path = path(store.root());
+    if fs::symlink_metadata(&path).is_ok_and(|m| m.len() > ROTATE_BYTES) {
         let _ = fs::rename(&path, path.with_extension("log.1"));
     }
     let mut line = serde_json::to_vec(record).expect("records serialize");
     line.push(b'\n');
-    let mut file = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    file.write_all(&line)
+    store.open(&path, true)?.write_all(&line)
 }
 
-/// The last `n` records, oldest first; lines that are not records are skipped.
-pub fn recent(webhooks_dir: &Path, n: usize) -> Vec<Record> {
-    let text = fs::read_to_string(path(webhooks_dir)).unwrap_or_default();
+/// The last `n` records, oldest first; lines that are not records are skipped. No log
+/// yet is no records; a log that cannot be read is an error.
+pub fn recent(store: &Store, n: usize) -> std::io::Result<Vec<Record>> {
+    let bytes = match store.read(&path(store.root())) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let text = String::from_utf8_lossy(&bytes);
     let records: Vec<Record> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    records[records.len().saturating_sub(n)..].to_vec()
+    Ok(records[records.len().saturating_sub(n)..].to_vec())
 }

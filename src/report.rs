@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::config::{Config, Flavor};
+use crate::outbox::Outbox;
 
 /// The merged config as text, secrets masked.
 pub fn describe(config: &Config, git_dir: &Path) -> String {
@@ -109,4 +110,30 @@ pub fn warnings(config: &Config) -> Vec<String> {
         }
     }
     w
+}
+
+/// For each hook with failed deliveries or a backoff, one line saying so.
+pub fn hook_states(outbox: &Outbox) -> Vec<String> {
+    let mut lines = Vec::new();
+    for hook in outbox.hooks_with_failed() {
+        let n = outbox.failed(&hook).0.len();
+        lines.push(format!(
+            "hook '{hook}': {n} failed deliver{} set aside (`git-webhooks redeliver --dry-run --failed` lists them, `redeliver --failed` sends them again)",
+            if n == 1 { "y" } else { "ies" }
+        ));
+    }
+    let backing_off = outbox
+        .hooks_with_pending()
+        .into_iter()
+        .filter_map(|h| outbox.backoff(&h));
+    for b in backing_off.filter(|b| b.active()) {
+        lines.push(format!(
+            "hook '{}': backing off until {} after {} failed run(s) ({}); pushes keep its events, `git-webhooks redeliver` sends them now",
+            b.hook,
+            b.until(),
+            b.failures,
+            b.error
+        ));
+    }
+    lines
 }

@@ -85,7 +85,7 @@ pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
                     retry: false,
                     retry_after: None,
                 },
-                429 | 500..=599 => Attempt::Failed {
+                408 | 425 | 429 | 500..=599 => Attempt::Failed {
                     status: Some(status),
                     error: format!("HTTP {status}"),
                     retry: true,
@@ -111,6 +111,12 @@ pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
             }
         }
     }
+}
+
+/// True for an answer that retrying will not change: a 4xx other than 408 (timeout),
+/// 425 (too early) and 429 (too many requests).
+pub fn refused(status: Option<u16>) -> bool {
+    status.is_some_and(|s| (400..500).contains(&s) && !matches!(s, 408 | 425 | 429))
 }
 
 /// A short reason for a transport error.

@@ -134,17 +134,19 @@ fn a_later_push_sends_the_backlog_first() {
     let repo = Repo::new();
     let receiver = Receiver::start();
     repo.hook_to(&receiver.url("/"));
-    receiver.script(&[Answer::Status(400)]);
+    receiver.script(&[Answer::Status(503); 3]);
     let first = repo.commit("first");
     repo.push(&["origin", "main"]);
+    // As when the backoff that the failure started has passed.
+    std::fs::remove_dir_all(repo.bare.join("webhooks/backoff")).unwrap();
     let second = repo.commit("second");
     repo.push(&["origin", "main"]);
-    let got = receiver.wait_for(3);
+    let got = receiver.wait_for(5);
     let afters: Vec<String> = got
         .iter()
         .map(|r| r.json()["after"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(afters, vec![first.clone(), first, second]);
+    assert_eq!(afters, vec![first.clone(), first.clone(), first.clone(), first, second]);
 }
 
 #[test]
@@ -273,15 +275,16 @@ fn a_batch_partly_delivered_keeps_the_rest_in_order() {
     let repo = Repo::new();
     let receiver = Receiver::start();
     repo.hook_to(&receiver.url("/"));
-    receiver.script(&[Answer::Status(404)]);
+    receiver.script(&[Answer::Status(503); 3]);
     repo.commit("base");
     for i in 0..5 {
         repo.git(&["branch", &format!("b{i}")]);
     }
     repo.push(&["origin", "--all"]);
-    assert_eq!(receiver.wait_for(1).len(), 1);
-    // Six events kept as one batch; the second redelivery attempt fails after two.
-    receiver.script(&[Answer::Status(200), Answer::Status(200), Answer::Status(404)]);
+    assert_eq!(receiver.wait_for(3).len(), 3);
+    // Six events kept as one batch; the redelivery fails after two.
+    receiver.script(&[Answer::Status(200), Answer::Status(200)]);
+    receiver.script(&[Answer::Status(503); 3]);
     let out = repo.run(&["redeliver"], "");
     assert!(
         stderr(&out).contains("delivered 2 events, 2 from the outbox, then failed"),
@@ -292,17 +295,18 @@ fn a_batch_partly_delivered_keeps_the_rest_in_order() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 4);
     let out = repo.run(&["redeliver"], "");
     assert!(out.status.success(), "{}", stderr(&out));
-    let got = receiver.wait_for(8);
-    assert_eq!(got.len(), 8);
+    // 3 attempts at b0 in the push; b0, b1 and 3 attempts at b2; then b2 to main.
+    let got = receiver.wait_for(12);
+    assert_eq!(got.len(), 12);
     let refs: Vec<String> = got[3..]
         .iter()
         .map(|r| r.json()["ref"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(
         refs,
-        ["b2", "b2", "b3", "b4", "main"].map(|b| format!("refs/heads/{b}"))
+        ["b0", "b1", "b2", "b2", "b2", "b2", "b3", "b4", "main"].map(|b| format!("refs/heads/{b}"))
     );
-    let delivered = ids(&[&got[1..3], &got[4..]].concat());
+    let delivered = ids(&[&got[3..5], &got[8..]].concat());
     let mut unique = delivered.clone();
     unique.sort();
     unique.dedup();

@@ -8,6 +8,8 @@ mod delivery;
 mod leaks;
 mod objects;
 mod push;
+mod resilience;
 mod server;
+mod shared;
 mod signing;
 mod tls;

@@ -589,17 +589,26 @@ fn url_variables_fill_the_path_and_never_show() {
     let failed = push_with_env(&repo, &[("GW_TEST_URL_TOKEN", value)], &["origin", "main"]);
     repo.commit("two");
     let ok = push_with_env(&repo, &[("GW_TEST_URL_TOKEN", value)], &["origin", "main"]);
-    // The 404 kept the first event; the second push sends it again before its own.
+    // The 404 set the first event aside; `redeliver --failed` sends it again.
+    let again = repo
+        .command(BIN, repo.dir.path())
+        .args(["redeliver", "--failed", "--repo"])
+        .arg(&repo.bare)
+        .env("GW_TEST_URL_TOKEN", value)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
     let got = receiver.wait_for(3);
     assert_eq!(got.len(), 3, "{}", stderr(&ok));
     assert!(got.iter().all(|r| r.path == format!("/hooks/{value}")), "{got:?}");
     assert!(stderr(&failed).contains("404"), "{}", stderr(&failed));
-    let mut shown = vec![stderr(&failed), stderr(&ok)];
+    let mut shown = vec![stderr(&failed), stderr(&ok), stderr(&again)];
     for args in [
         &["check"][..],
         &["log"],
         &["log", "--json"],
         &["redeliver", "--dry-run"],
+        &["redeliver", "--dry-run", "--failed"],
     ] {
         let mut cmd = repo.command(BIN, repo.dir.path());
         let out = cmd
