@@ -1,6 +1,7 @@
 //! The commands: each turns settings into work on one repository and an exit code.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,7 @@ pub fn run(global: Global, command: Command) -> u8 {
             let ctx = Context {
                 git_dir: repo.path().to_path_buf(),
                 outbox: Outbox::new(repo.path(), Sharing::from_git(sharing.as_deref())),
+                pusher: None,
                 repo,
                 out,
                 started,
@@ -81,7 +83,9 @@ pub fn run(global: Global, command: Command) -> u8 {
                     old,
                     new,
                     refname,
+                    pusher,
                 } => {
+                    let ctx = Context { pusher, ..ctx };
                     let input = match (old, new, refname) {
                         (Some(o), Some(n), Some(r)) => format!("{o} {n} {r}\n").into_bytes(),
                         _ => read_stdin(&ctx.out),
@@ -139,13 +143,25 @@ fn open_repository(flag: Option<&Path>) -> Result<Repository, String> {
         .unwrap_or_else(|| PathBuf::from("."));
     Repository::open(&path).map_err(|e| {
         let text = e.message().to_string();
-        if text.contains("object format") || text.contains("objectformat") {
+        if e.code() == git2::ErrorCode::Owner {
+            let owner = std::fs::metadata(&path).map(|m| crate::owner::name_of(m.uid()));
+            let me = crate::owner::effective_uid().map(crate::owner::name_of);
+            let (owner, me) = (owner.unwrap_or_default(), me.unwrap_or_default());
+            format!(
+                "{} belongs to {owner}, not to {me}: run git-webhooks as {owner} (sudo -u {owner} git-webhooks …), \
+                 or trust the repository with `git config --global --add safe.directory {}`",
+                path.display(),
+                path.display()
+            )
+        } else if text.contains("object format") || text.contains("objectformat") {
             format!(
                 "{} uses SHA-256 object ids, which git-webhooks cannot read yet; no events are sent for it",
                 path.display()
             )
-        } else {
+        } else if e.code() == git2::ErrorCode::NotFound {
             format!("{} is not a git repository ({text}); use --repo DIR", path.display())
+        } else {
+            format!("cannot open the repository {}: {text}", path.display())
         }
     })
 }
@@ -157,9 +173,19 @@ pub(crate) struct Context {
     pub(crate) outbox: Outbox,
     pub(crate) out: Output,
     pub(crate) started: Instant,
+    /// Who a replayed push is credited to, when not the environment's pusher.
+    pub(crate) pusher: Option<String>,
 }
 
 impl Context {
+    /// The pusher of this run, with email and id from `[users.NAME]`.
+    pub(crate) fn pusher(&self, users: &std::collections::BTreeMap<String, crate::config::User>) -> Pusher {
+        match &self.pusher {
+            Some(name) => Pusher::named(name.clone(), users),
+            None => Pusher::from_env(users),
+        }
+    }
+
     /// The config, or `None` after printing each of its errors.
     pub(crate) fn config_or_report(&self) -> Option<Config> {
         match config::load(&self.git_dir) {
@@ -190,7 +216,7 @@ impl Context {
         };
         let updates = self.parse(input);
         let tips = self.tips_before(&updates);
-        let pusher = Pusher::from_env(&config.users);
+        let pusher = self.pusher(&config.users);
         let (events, _) = self.build_events(&config, &updates, tips, &pusher, &pusher::push_options(), None);
         let mut stdout = std::io::stdout().lock();
         for event in &events {
@@ -236,7 +262,7 @@ impl Context {
         let Some(update) = self.latest_commits() else {
             return fail(&self.out, "the default branch has no commits yet; push something first");
         };
-        let pusher = Pusher::from_env(&config.users);
+        let pusher = self.pusher(&config.users);
         let (events, _) = self.build_events(&config, std::slice::from_ref(&update), Vec::new(), &pusher, &[], None);
         let jobs = hooks
             .into_iter()
@@ -288,6 +314,9 @@ impl Context {
         print_lines([crate::report::describe(&config, &self.git_dir)]);
         for line in crate::report::hook_states(&self.outbox) {
             self.out.warn(&line);
+        }
+        if let Some(problem) = crate::event::head_problem(&self.repo) {
+            self.out.warn(&problem);
         }
         for warning in crate::report::warnings(&config) {
             self.out.warn(&warning);
@@ -348,6 +377,9 @@ impl Context {
     }
 
     fn list_pending(&self) -> u8 {
+        if let Some(problem) = self.outbox.unreadable() {
+            return fail(&self.out, &problem);
+        }
         let (pushes, _) = self.outbox.recorded_pushes();
         let mut lines: Vec<String> = pushes
             .iter()
@@ -376,6 +408,9 @@ impl Context {
     }
 
     fn list_failed(&self) -> u8 {
+        if let Some(problem) = self.outbox.unreadable() {
+            return fail(&self.out, &problem);
+        }
         let mut lines = Vec::new();
         for hook in self.outbox.hooks_with_failed() {
             let (failed, problems) = self.outbox.failed(&hook);

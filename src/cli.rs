@@ -45,6 +45,10 @@ pub enum Command {
         new: Option<String>,
         /// The full ref name, e.g. refs/heads/main
         refname: Option<String>,
+        /// Credit the replayed push to this user (default: $GIT_WEBHOOKS_USER, else the
+        /// account running the command)
+        #[arg(long, value_name = "NAME")]
+        pusher: Option<String>,
     },
     /// Send a push event for the default branch's latest commits
     Test {
@@ -105,6 +109,16 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+impl Command {
+    /// True for the commands that read or write a repository.
+    pub fn uses_repository(&self) -> bool {
+        !matches!(
+            self,
+            Command::Listen { .. } | Command::Demo | Command::Completions { .. } | Command::Man
+        )
+    }
 }
 
 /// Events that `send` delivers.

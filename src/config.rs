@@ -262,7 +262,7 @@ impl Source {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(error(path, None, "", format!("cannot read the file: {e}"))),
+            Err(e) => return Err(error(path, None, "", unreadable(path, &e))),
         };
         let raw = toml::from_str::<RawFile>(&text).map_err(|e| {
             let line = e.span().map(|s| line_of(&text, s.start));
@@ -283,6 +283,24 @@ impl Source {
 
     fn dir(&self) -> PathBuf {
         self.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+}
+
+/// Why a config file cannot be read, and for a permission problem what it needs.
+fn unreadable(path: &Path, e: &std::io::Error) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match (e.kind(), std::fs::metadata(path)) {
+        (std::io::ErrorKind::PermissionDenied, Ok(m)) => {
+            let me = crate::owner::effective_uid().map_or_else(String::new, crate::owner::name_of);
+            format!(
+                "permission denied: it is owned by {} (group {}) with mode {:03o}, and {me} runs git-webhooks; \
+                 make it readable by {me} (e.g. chgrp it to a group of {me} and chmod 640), never by everyone when it holds secrets",
+                crate::owner::name_of(m.uid()),
+                m.gid(),
+                m.mode() & 0o777
+            )
+        }
+        _ => format!("cannot read the file: {e}"),
     }
 }
 

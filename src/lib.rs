@@ -11,6 +11,7 @@ pub mod history;
 pub mod listen;
 pub mod outbox;
 pub mod output;
+pub mod owner;
 pub mod pipeline;
 pub mod pusher;
 pub mod record;

@@ -243,6 +243,24 @@ impl Outbox {
         self.root().join("pushes")
     }
 
+    /// What under the root cannot be read (as opposed to does not exist), if anything.
+    pub fn unreadable(&self) -> Option<String> {
+        let mut dirs = vec![self.root().to_path_buf(), self.pushes_dir()];
+        for kind in ["outbox", "failed"] {
+            let dir = self.root().join(kind);
+            if let Ok(entries) = fs::read_dir(&dir) {
+                dirs.extend(entries.flatten().map(|e| e.path()));
+            }
+            dirs.push(dir);
+        }
+        dirs.into_iter().find_map(|dir| match fs::read_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(format!("cannot read {}: {}", dir.display(), store::describe(&e)))
+            }
+            _ => None,
+        })
+    }
+
     /// Waits until `deadline` for the exclusive right to send `name`'s deliveries; the
     /// error says why it was not had.
     pub fn lock(&self, name: &str, deadline: Instant) -> Result<File, String> {

@@ -38,7 +38,7 @@ impl Context {
         // The state before the push counts every pushed ref, also those no hook wants.
         let tips = self.tips_before(&updates);
         let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
-        let pusher = Pusher::from_env(&config.users);
+        let pusher = self.pusher(&config.users);
         let (events, unbuilt) = self.build_events(
             &config,
             &wanted,
@@ -92,7 +92,7 @@ impl Context {
             created: crate::timefmt::now_utc(),
             lines: updates.iter().map(RefUpdate::to_line).collect(),
             tips_before,
-            pusher: Pusher::from_env(&Default::default()).name,
+            pusher: self.pusher(&Default::default()).name,
             push_options: pusher::push_options(),
         };
         match self.outbox.put_push(&push) {
