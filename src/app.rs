@@ -53,11 +53,12 @@ pub fn run(global: Global, command: Command) -> u8 {
                 // A hook's exit code changes nothing for the push; say what is wrong and go.
                 Err(e) => {
                     return if is_hook {
+                        // Hooks run with GIT_DIR=., so this names no server path.
                         out.error(&e);
                         0
                     } else {
                         fail(&out, &e)
-                    }
+                    };
                 }
             };
             let sharing = repo
@@ -68,6 +69,7 @@ pub fn run(global: Global, command: Command) -> u8 {
                 git_dir: repo.path().to_path_buf(),
                 outbox: Outbox::new(repo.path(), Sharing::from_git(sharing.as_deref())),
                 pusher: None,
+                for_pusher: is_hook,
                 repo,
                 out,
                 started,
@@ -175,6 +177,8 @@ pub(crate) struct Context {
     pub(crate) started: Instant,
     /// Who a replayed push is credited to, when not the environment's pusher.
     pub(crate) pusher: Option<String>,
+    /// The run is the hook: what it prints goes to whoever pushed.
+    pub(crate) for_pusher: bool,
 }
 
 impl Context {
@@ -186,10 +190,18 @@ impl Context {
         }
     }
 
-    /// The config, or `None` after printing each of its errors.
+    /// The config, or `None` after printing each of its errors (to a pusher, only how
+    /// many: the errors name server paths and the administrator sees them with `check`).
     pub(crate) fn config_or_report(&self) -> Option<Config> {
         match config::load(&self.git_dir) {
             Ok(config) => Some(config),
+            Err(errors) if self.for_pusher => {
+                self.out.error(&format!(
+                    "the repository's webhook configuration has {} error(s); an administrator sees them with `git-webhooks check`",
+                    errors.0.len()
+                ));
+                None
+            }
             Err(errors) => {
                 for e in &errors.0 {
                     self.out.error(&e.to_string());
@@ -452,6 +464,9 @@ impl Context {
         let lines = records.iter().map(|r| {
             if json {
                 return serde_json::to_string(r).expect("records serialize");
+            }
+            if let Some(problem) = &r.problem {
+                return format!("{}  {:<16} problem: {problem}", r.time, r.hook);
             }
             let outcome = match (&r.status, &r.error) {
                 (Some(s), None) => s.to_string(),

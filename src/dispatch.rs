@@ -71,9 +71,12 @@ impl Report {
         }
     }
 
-    /// The one line the pusher sees for this endpoint.
-    pub fn line(&self) -> String {
-        let who = format!("{} ({})", self.hook, self.url);
+    /// The one line shown for this endpoint; the URL only to the administrator.
+    pub fn line(&self, with_url: bool) -> String {
+        let who = match with_url {
+            true => format!("{} ({})", self.hook, self.url),
+            false => self.hook.clone(),
+        };
         let ms = self.elapsed.as_millis();
         let backlog = if self.from_backlog > 0 {
             format!(", {} from the outbox", self.from_backlog)
@@ -99,10 +102,14 @@ impl Report {
                 } else {
                     String::new()
                 };
-                let fate = if self.kept > 0 || self.dropped == 0 {
-                    format!("{} kept for `git-webhooks redeliver`", count(self.kept))
-                } else {
-                    format!("{} not sent", count(self.dropped))
+                let fate = match (self.kept, self.dropped) {
+                    (kept, 0) => format!("{} kept for `git-webhooks redeliver`", count(kept)),
+                    (0, dropped) => format!("{} not sent", count(dropped)),
+                    (kept, dropped) => format!(
+                        "{} kept for `git-webhooks redeliver`, {} neither sent nor kept",
+                        count(kept),
+                        count(dropped)
+                    ),
                 };
                 let until = match &self.backoff_until {
                     Some(t) => format!("; pushes leave this hook alone until {t}"),
@@ -165,7 +172,10 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
     // A hook that cannot send now (its secret cannot be read, or it is backing off) keeps
     // its events without waiting for anything.
     let hold = match &hook.unavailable {
-        Some(reason) => Some(format!("{reason}; its events wait until it can be read")),
+        Some(reason) => {
+            report.problems.push(reason.clone());
+            Some("a secret of this hook cannot be read (`git-webhooks check` says which); its events wait until it can be".into())
+        }
         None if run.respect_backoff => run.outbox.backoff(&hook.name).filter(|b| b.active()).map(|b| {
             report.backoff_until = Some(b.until());
             format!("backing off after {} failed run(s) ({})", b.failures, b.error)
@@ -220,9 +230,8 @@ fn keep(run: &Run, hook: &Hook, fresh: Vec<Delivery>, report: &mut Report) -> Ve
         Ok(_) => Vec::new(),
         Err(e) => {
             report.problems.push(format!(
-                "could not keep {} in {}: {}",
+                "could not keep {} in the outbox: {}",
                 count(fresh.len()),
-                run.outbox.root().display(),
                 store::describe(&e)
             ));
             fresh
@@ -484,6 +493,7 @@ fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, t
         duration_ms: took.as_millis() as u64,
         trigger: run.trigger,
         set_aside: run.keep && send::refused(status),
+        problem: None,
     };
     if let Err(e) = record::append(run.outbox.store(), &record) {
         if report.problems.len() < 3 {

@@ -358,11 +358,7 @@ pub fn default_branch(repo: &Repository) -> String {
         .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
         .collect();
     branches.sort();
-    branches
-        .into_iter()
-        .next()
-        .or(head)
-        .unwrap_or_else(|| "main".into())
+    branches.into_iter().next().or(head).unwrap_or_else(|| "main".into())
 }
 
 /// What is wrong with HEAD when it names a branch that does not exist while others do.

@@ -19,9 +19,10 @@ use crate::store::{self, Sharing, Store};
 use crate::timefmt;
 
 /// What started a run; shown in the delivery log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
+    #[default]
     Push,
     Replay,
     Test,

@@ -36,7 +36,10 @@ pub fn account(uid: u32) -> Option<Account> {
     };
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     parse(&passwd).or_else(|| {
-        let out = Command::new("getent").args(["passwd", &uid.to_string()]).output().ok()?;
+        let out = Command::new("getent")
+            .args(["passwd", &uid.to_string()])
+            .output()
+            .ok()?;
         parse(&String::from_utf8_lossy(&out.stdout))
     })
 }
@@ -65,7 +68,9 @@ pub fn run_as_owner(repo: &Path, args: Vec<OsString>) -> Result<(), String> {
         return Ok(());
     }
     let owner = account(meta.uid());
-    let name = owner.as_ref().map_or_else(|| meta.uid().to_string(), |a| a.name.clone());
+    let name = owner
+        .as_ref()
+        .map_or_else(|| meta.uid().to_string(), |a| a.name.clone());
     let instead = format!(
         "{} belongs to {name}: run git-webhooks as that account (sudo -u {name} git-webhooks …), so that the files it writes stay {name}'s",
         repo.display()

@@ -71,15 +71,33 @@ impl Context {
     pub(crate) fn print_reports(&self, reports: &[Report]) -> u8 {
         for report in reports {
             for problem in &report.problems {
-                self.out.warn(problem);
+                self.admin_note(&report.hook, problem);
             }
+            let line = report.line(!self.for_pusher);
             if report.ok() {
-                self.out.info(&report.line());
+                self.out.info(&line);
             } else {
-                self.out.error(&report.line());
+                self.out.error(&line);
             }
         }
         u8::from(reports.iter().any(|r| !r.ok()))
+    }
+
+    /// Something for the administrator: shown by a command, but kept out of a pusher's
+    /// sight (it may name server paths) and noted in the delivery log instead.
+    pub(crate) fn admin_note(&self, hook: &str, text: &str) {
+        if !self.for_pusher {
+            return self.out.warn(text);
+        }
+        let record = crate::record::Record {
+            time: crate::timefmt::now_utc(),
+            hook: hook.to_string(),
+            problem: Some(text.to_string()),
+            ..Default::default()
+        };
+        if crate::record::append(self.outbox.store(), &record).is_err() {
+            self.out.warn(text);
+        }
     }
 
     /// Keeps ref updates whose events cannot be built now, with the state before their
@@ -130,7 +148,7 @@ impl Context {
         };
         let (pushes, problems) = self.outbox.recorded_pushes();
         for problem in problems {
-            self.out.warn(&problem);
+            self.admin_note("-", &problem);
         }
         for (path, mut push) in pushes {
             if Instant::now() >= deadline {
@@ -175,14 +193,15 @@ impl Context {
             push.lines = unbuilt.iter().map(RefUpdate::to_line).collect();
             let settled = written.and_then(|()| self.outbox.settle_push(&path, &push));
             if let Err(e) = settled {
-                self.out
-                    .warn(&format!("{} stays recorded: {}", path.display(), store::describe(&e)));
+                self.admin_note(
+                    "-",
+                    &format!("{} stays recorded: {}", path.display(), store::describe(&e)),
+                );
             }
             if !unbuilt.is_empty() {
                 self.out.warn(&format!(
-                    "{} ref update(s) of {} stay recorded: their events could not be built in time",
-                    unbuilt.len(),
-                    path.display()
+                    "{} ref update(s) of an earlier push stay recorded: their events could not be built in time",
+                    unbuilt.len()
                 ));
             }
         }

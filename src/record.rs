@@ -13,8 +13,10 @@ use crate::store::Store;
 /// Past this size the log is moved to `deliveries.log.1` and started again.
 const ROTATE_BYTES: u64 = 16 << 20;
 
-/// One attempt to deliver.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One attempt to deliver, or (with `problem`) something a run noted for the
+/// administrator instead of showing it to the pusher.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Record {
     pub time: String,
     pub hook: String,
@@ -30,8 +32,10 @@ pub struct Record {
     pub duration_ms: u64,
     pub trigger: Trigger,
     /// The receiver refused the delivery and it was set aside as failed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub set_aside: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// The log file of a repository.

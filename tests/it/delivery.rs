@@ -180,7 +180,13 @@ fn a_corrupt_outbox_file_is_set_aside_not_fatal() {
     std::fs::write(dir.join("0000000000000001-00000001-000000-x.json"), "[{not json").unwrap();
     repo.commit("one");
     let out = repo.push(&["origin", "main"]);
-    assert!(stderr(&out).contains("set aside"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("webhooks/outbox"),
+        "no server path for the pusher: {}",
+        stderr(&out)
+    );
+    let log = String::from_utf8_lossy(&repo.run(&["log"], "").stdout).into_owned();
+    assert!(log.contains("problem:") && log.contains("set aside"), "{log}");
     assert_eq!(receiver.wait_for(1).len(), 1);
     assert!(dir.join("0000000000000001-00000001-000000-x.corrupt").exists());
 }

@@ -244,9 +244,11 @@ fn one_hooks_unreadable_secret_does_not_stop_the_others() {
     assert_eq!(receiver.requests().len(), 1, "{err}");
     assert_eq!(got[0].path, "/good");
     assert!(
-        err.contains("needs-env") && err.contains("GW_TEST_LATE_TOKEN") && err.contains("kept"),
+        err.contains("needs-env: failed: a secret of this hook cannot be read") && err.contains("1 event kept"),
         "{err}"
     );
+    let log = String::from_utf8_lossy(&repo.run(&["log"], "").stdout).into_owned();
+    assert!(log.contains("GW_TEST_LATE_TOKEN"), "the administrator's details: {log}");
     let check = repo.run(&["check"], "");
     assert!(!check.status.success());
     assert!(stderr(&check).contains("GW_TEST_LATE_TOKEN"), "{}", stderr(&check));
@@ -345,6 +347,7 @@ fn a_full_disk_says_so_and_loses_nothing_already_kept() {
     repo.hook_to(&format!("http://127.0.0.1:{port}/"));
     let first = repo.commit("kept before the disk filled up");
     repo.push(&["origin", "main"]);
+    std::fs::remove_dir_all(webhooks.join("backoff")).ok();
     let filler = webhooks.join("filler");
     let _ = Command::new("dd")
         .args(["if=/dev/zero", "bs=4k", "count=1000"])
@@ -352,9 +355,15 @@ fn a_full_disk_says_so_and_loses_nothing_already_kept() {
         .stderr(std::process::Stdio::null())
         .status();
     repo.commit("pushed onto a full disk");
-    std::fs::remove_dir_all(webhooks.join("backoff")).ok();
     let out = repo.push(&["origin", "main"]);
-    assert!(stderr(&out).contains("the disk is full"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 event neither sent nor kept"),
+        "{}",
+        stderr(&out)
+    );
+    let log = String::from_utf8_lossy(&repo.run(&["log"], "").stdout).into_owned();
+    let shown = format!("{}{log}", stderr(&out));
+    assert!(shown.contains("the disk is full"), "{shown}");
     std::fs::remove_file(&filler).unwrap();
     let receiver = Receiver::start();
     repo.hook_to(&receiver.url("/"));

@@ -366,13 +366,23 @@ fn a_missing_secret_is_a_clear_error_and_the_push_still_succeeds() {
     let head = repo.commit("one");
     let out = repo.push(&["origin", "main"]);
     let err = stderr(&out);
-    assert!(err.contains("webhooks.toml:4: key `token`"), "{err}");
     assert!(
-        err.contains("needs-env") && err.contains("GW_SURELY_UNSET_TOKEN"),
+        err.contains("needs-env: failed: a secret of this hook cannot be read"),
         "{err}"
     );
-    assert!(err.contains("key `secret`") && err.contains("needs-file"), "{err}");
-    assert!(err.contains("no-such-secret-file"), "{err}");
+    assert!(
+        err.contains("needs-file: failed: a secret of this hook cannot be read"),
+        "{err}"
+    );
+    assert!(!err.contains("webhooks.toml"), "pushers see no server path: {err}");
+    let log = String::from_utf8_lossy(&repo.run(&["log"], "").stdout).into_owned();
+    assert!(log.contains("webhooks.toml:4: key `token`"), "{log}");
+    assert!(
+        log.contains("needs-env") && log.contains("GW_SURELY_UNSET_TOKEN"),
+        "{log}"
+    );
+    assert!(log.contains("key `secret`") && log.contains("needs-file"), "{log}");
+    assert!(log.contains("no-such-secret-file"), "{log}");
     assert_eq!(repo.bare_git(&["rev-parse", "main"]), head, "the push went through");
     std::thread::sleep(Duration::from_millis(100));
     assert!(receiver.requests().is_empty());
