@@ -7,6 +7,7 @@ mod commits;
 mod delivery;
 mod leaks;
 mod objects;
+mod proxy;
 mod push;
 mod server;
 mod signing;
