@@ -263,10 +263,17 @@ impl Source {
             Err(e) => return Err(error(path, None, "", format!("cannot read the file: {e}"))),
         };
         let raw = toml::from_str::<RawFile>(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start));
+            let at = e.span().map(|s| s.start);
+            let line = at.map(|at| line_of(&text, at));
             let key = line.map(|l| key_on_line(&text, l)).unwrap_or_default();
-            let message = e.message().replace('\n', " ");
-            error(path, line, &key, format!("{message} (see docs/configuration.md)"))
+            let column = at.map_or_else(String::new, |at| format!("column {}: ", column_of(&text, at)));
+            let message = toml_message(e.message());
+            error(
+                path,
+                line,
+                &key,
+                format!("{column}{message} (see docs/configuration.md)"),
+            )
         })?;
         Ok(Some(Source {
             path: path.to_path_buf(),
@@ -297,12 +304,72 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// The key written on a 1-based line (`key = …`), or the table header there.
+/// The 1-based column (in characters) of a byte offset.
+fn column_of(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    text[start..offset].chars().count() + 1
+}
+
+/// The key written on a 1-based line (`key = …`), or the table header there; empty
+/// unless it is a plain key (letters, digits, `_`, `-`, `.`): the line may hold a
+/// stray secret, and nothing else of it is ever shown.
 fn key_on_line(text: &str, line: usize) -> String {
     let content = text.lines().nth(line - 1).unwrap_or("").trim();
-    match content.split_once('=') {
-        Some((key, _)) => key.trim().trim_matches('"').to_string(),
-        None => content.trim_matches(|c| c == '[' || c == ']').to_string(),
+    let key = match content.split_once('=') {
+        Some((key, _)) => key.trim(),
+        None if content.starts_with('[') && content.ends_with(']') => content.trim_matches(['[', ']']).trim(),
+        None => "",
+    };
+    if is_plain_key(key) {
+        key.to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn is_plain_key(key: &str) -> bool {
+    key.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// toml's message without the value it quotes: `invalid type: string "…", expected u64`
+/// becomes `expected u64, found a string`. Syntax errors never quote the text.
+fn toml_message(message: &str) -> String {
+    let message = message.replace('\n', "; ");
+    let wrong = |rest: &str, what: &str| {
+        let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "another value"));
+        let kind = found.split(['"', '`', '\'']).next().unwrap_or("").trim();
+        let kind = match kind.chars().next() {
+            None => "another value".to_string(),
+            Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
+            Some(_) => format!("a {kind}"),
+        };
+        format!("{what}: expected {expected}, found {kind}")
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        wrong(rest, "wrong type")
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        wrong(rest, "invalid value")
+    } else if let Some(rest) = ["unknown field `", "duplicate key `"]
+        .into_iter()
+        .find_map(|p| message.strip_prefix(p).map(|rest| (p, rest)))
+        .and_then(|(p, rest)| rest.split_once('`').map(|(key, tail)| (p, key, tail)))
+        .filter(|(_, key, _)| !is_plain_key(key))
+    {
+        let (prefix, _, tail) = rest;
+        format!("{}(a key that is not shown){tail}", prefix.trim_end_matches('`'))
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        format!("unknown value, expected {expected}")
+    } else if message.starts_with("a ") {
+        // The `expecting` text of a type that takes several forms.
+        format!("wrong type: expected {message}")
+    } else {
+        message
     }
 }
 
@@ -759,6 +826,70 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("webhooks.toml:6"), "{text}");
         assert!(text.contains("bogus"), "{text}");
+    }
+
+    #[test]
+    fn syntax_errors_name_line_column_and_key_but_never_the_text() {
+        for (text, line, column, key) in [
+            ("[[hook]]\nurl = \"http://a/\"\nghp_S3CRETvalue\n", 3, 16, ""),
+            (
+                "[[hook]]\nurl = \"http://a/\"\ntoken = \"ghp_S3CRETvalue\n",
+                3,
+                25,
+                "token",
+            ),
+            (
+                "[[hook]]\nurl = \"http://a/\"\ntoken = ghp_S3CRETvalue\n",
+                3,
+                9,
+                "token",
+            ),
+            ("[ghp_S3CRETvalue\n", 1, 17, ""),
+            ("[[hook]]\n\"ghp_S3CRETvalue x\" = 1\n", 2, 1, ""),
+        ] {
+            let e = parse(text).unwrap_err();
+            let shown = e.to_string();
+            assert!(!shown.contains("S3CRET"), "{shown}");
+            assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(line), key), "{shown}");
+            assert!(shown.contains(&format!("column {column}:")), "{shown}");
+        }
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_errors_that_never_show_the_value() {
+        for value in [
+            "[\"ghp_S3CRETvalue\"]",
+            "5",
+            "{ env = \"X\", file = \"ghp_S3CRETvalue\" }",
+            "{ ghp_S3CRETvalue = \"x\" }",
+        ] {
+            for key in ["token", "secret", "signing_secret"] {
+                let e = parse(&format!("[[hook]]\nurl = \"http://a/\"\n{key} = {value}\n")).unwrap_err();
+                let shown = e.to_string();
+                assert!(!shown.contains("S3CRET"), "{shown}");
+                assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(3), key), "{shown}");
+                let at = format!("column {}: ", key.len() + 4);
+                assert!(
+                    shown.contains(&at) && shown.contains("expected a string, { env"),
+                    "{shown}"
+                );
+            }
+        }
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"ghp_S3CRETvalue\"\nname = 5\n").unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.contains("S3CRET"), "{shown}");
+        assert!(
+            shown.contains("key `timeout`: column 11: wrong type: expected a number of seconds"),
+            "{shown}"
+        );
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntoken = { env = 5 }\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("key `token`: column 17: wrong type: expected a string, found an integer"),
+            "{e}"
+        );
+        let e = parse("[[hook]]\nurl = \"http://a/\"\nname = \"ghp_S3CRETvalue\"\nname = 5\n").unwrap_err();
+        assert!(!e.to_string().contains("S3CRET"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// A secret string; `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -35,26 +36,63 @@ impl fmt::Display for Secret {
 }
 
 /// `{ env = "NAME" }`
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct FromEnv {
     env: String,
 }
 
 /// `{ file = "PATH" }`
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct FromFile {
     file: String,
 }
 
 /// How a secret is written in `webhooks.toml`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged, expecting = "a string, { env = \"NAME\" } or { file = \"PATH\" }")]
+#[derive(Clone, Debug)]
 pub enum SecretSource {
     Literal(String),
     Env(FromEnv),
     File(FromFile),
+}
+
+const EXPECTING: &str = "a string, { env = \"NAME\" } or { file = \"PATH\" }";
+
+/// Exactly one of the three forms: a list or a number is an error, never taken for a
+/// table (as derived structs would take `["X"]` for `{ env = "X" }`), and no error
+/// shows the value.
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Forms;
+        impl<'de> Visitor<'de> for Forms {
+            type Value = SecretSource;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTING)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSource, E> {
+                Ok(SecretSource::Literal(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSource, A::Error> {
+                let wrong = || de::Error::custom(format!("expected {EXPECTING}"));
+                let mut found = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: String = map.next_value()?;
+                    let source = match key.as_str() {
+                        "env" => SecretSource::Env(FromEnv { env: value }),
+                        "file" => SecretSource::File(FromFile { file: value }),
+                        _ => return Err(wrong()),
+                    };
+                    if found.replace(source).is_some() {
+                        return Err(wrong());
+                    }
+                }
+                found.ok_or_else(wrong)
+            }
+        }
+        deserializer.deserialize_any(Forms)
+    }
 }
 
 impl SecretSource {

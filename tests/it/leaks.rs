@@ -76,3 +76,42 @@ token = {{ file = "{}" }}
         }
     }
 }
+
+#[test]
+fn config_errors_never_show_the_text_of_the_line_or_the_value() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.commit("one");
+    let url = receiver.url("/");
+    let broken = [
+        (
+            format!("[[hook]]\nurl = \"{url}\"\nghp_S3CRETstray\n"),
+            "webhooks.toml:3: column 16:",
+        ),
+        (
+            format!("[[hook]]\nurl = \"{url}\"\ntoken = \"ghp_S3CRET\n"),
+            "webhooks.toml:3: key `token`: column 20:",
+        ),
+        (
+            format!("[[hook]]\nurl = \"{url}\"\ntoken = [\"ghp_S3CRET\"]\n"),
+            "webhooks.toml:3: key `token`: column 9:",
+        ),
+        (
+            format!("[[hook]]\nurl = \"{url}\"\ntimeout = \"ghp_S3CRET\"\n"),
+            "webhooks.toml:3: key `timeout`: column 11:",
+        ),
+    ];
+    for (i, (text, expected)) in broken.iter().enumerate() {
+        repo.config(text);
+        let check = repo.run(&["check"], "");
+        let shown = format!("{}{}", String::from_utf8_lossy(&check.stdout), stderr(&check));
+        assert_eq!(check.status.code(), Some(1), "{shown}");
+        repo.commit(&format!("push {i}"));
+        let push = stderr(&repo.push(&["origin", "main"]));
+        for text in [&shown, &push] {
+            assert!(text.contains(expected), "{expected} in:\n{text}");
+            assert!(!text.contains("S3CRET"), "leaked in:\n{text}");
+        }
+    }
+    assert!(receiver.requests().is_empty());
+}
