@@ -689,7 +689,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             errors.push(source.error(
                 at,
                 "headers",
-                format!("hook '{label}': \"{name}\" is not a valid HTTP header name"),
+                format!("hook '{label}': {name:?} is not a valid HTTP header name"),
             ));
         } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             errors.push(source.error(
@@ -697,11 +697,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
                 "headers",
                 format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden"),
             ));
-        } else if value.get_ref().contains(['\r', '\n']) {
+        } else if crate::secret::has_control(value.get_ref()) {
             errors.push(source.error(
                 at,
                 "headers",
-                format!("hook '{label}': the value of \"{name}\" contains a line break"),
+                format!("hook '{label}': the value of \"{name}\" contains a control character (line break, tab, NUL, DEL, …)"),
             ));
         } else {
             headers.push((name.clone(), value.get_ref().clone()));

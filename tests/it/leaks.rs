@@ -115,3 +115,65 @@ fn config_errors_never_show_the_text_of_the_line_or_the_value() {
     }
     assert!(receiver.requests().is_empty());
 }
+
+#[test]
+fn control_characters_in_secrets_and_headers_are_refused_by_check_and_the_hook() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    let file = repo.dir.path().join("secret.txt");
+    std::fs::write(&file, "hmac-S3CRET\n\n").unwrap();
+    repo.config(&format!(
+        r#"[[hook]]
+name = "ci"
+url = "{}{{KEY}}"
+token = "tok-S3CRET\r\nX-Injected: yes"
+secret = {{ file = "{}" }}
+url_variables = {{ KEY = {{ env = "GW_TEST_VAR" }} }}
+headers = {{ "X-Team" = "a\u0000b-S3CRET", "X-Bad\u0001" = "x" }}
+
+[[hook]]
+name = "fine"
+url = "{}"
+token = {{ file = "{}" }}
+"#,
+        receiver.url("/"),
+        file.display(),
+        receiver.url("/fine"),
+        repo.dir.path().join("good.txt").display(),
+    ));
+    std::fs::write(repo.dir.path().join("good.txt"), "good-token\r\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = repo.command(BIN, repo.dir.path());
+        cmd.args(args)
+            .arg("--repo")
+            .arg(&repo.bare)
+            .env("GW_TEST_VAR", "var\u{7f}S3CRET");
+        cmd.output().unwrap()
+    };
+    let check = run(&["check"]);
+    let shown = format!("{}{}", String::from_utf8_lossy(&check.stdout), stderr(&check));
+    assert_eq!(check.status.code(), Some(1), "{shown}");
+    for key in ["token", "secret", "url_variables.KEY", "headers"] {
+        let line = shown
+            .lines()
+            .find(|l| l.contains(&format!("key `{key}`: hook 'ci'")) && l.contains("control character"));
+        assert!(line.is_some(), "{key} in:\n{shown}");
+    }
+    assert!(
+        shown.contains("\"X-Bad\\u{1}\" is not a valid HTTP header name"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("S3CRET") && !shown.contains('\u{1}') && !shown.contains('\u{0}'),
+        "{shown}"
+    );
+    repo.commit("one");
+    let mut push = repo.command("git", &repo.work);
+    push.env("GW_TEST_VAR", "var\u{7f}S3CRET")
+        .args(["push", "origin", "main"]);
+    let out = push.output().unwrap();
+    assert!(out.status.success());
+    let text = stderr(&out);
+    assert!(text.contains("control character") && !text.contains("S3CRET"), "{text}");
+    assert!(receiver.requests().is_empty(), "nothing is sent with a broken config");
+}
