@@ -135,20 +135,6 @@ pub struct Hook {
 }
 
 impl Hook {
-    /// Every secret string this hook knows, for scrubbing text that is about to be shown.
-    pub fn secret_values(&self) -> Vec<&str> {
-        let mut values: Vec<&str> = [&self.token, &self.secret, &self.signing_secret]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .collect();
-        values.extend(self.url.secret_values());
-        values.extend(self.target.secret_values());
-        values.retain(|v| !v.is_empty());
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values
-    }
-
     /// True when this hook takes `kind` events for the branch or tag `short_name`.
     pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
         self.events.contains(&kind)
@@ -159,13 +145,6 @@ impl Hook {
                 EventKind::MergeRequest => crate::glob::any(&self.branches, short_name),
                 _ => true,
             }
-    }
-
-    /// `text` with every secret of this hook replaced by `[redacted]`.
-    pub fn redact(&self, text: &str) -> String {
-        self.secret_values()
-            .into_iter()
-            .fold(text.to_string(), |t, s| t.replace(s, "[redacted]"))
     }
 }
 

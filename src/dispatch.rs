@@ -245,7 +245,7 @@ fn deliver_one(
         if run.out.verbose {
             let result = match &outcome {
                 Attempt::Delivered { status } => status.to_string(),
-                Attempt::Failed { error, .. } => hook.redact(error),
+                Attempt::Failed { error, .. } => error.clone(),
             };
             let ms = now.elapsed().as_millis();
             let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
@@ -262,8 +262,8 @@ fn deliver_one(
             }
             Attempt::Failed {
                 error, retry: false, ..
-            } => return Err(hook.redact(&error)),
-            Attempt::Failed { error, retry_after, .. } => (hook.redact(&error), retry_after),
+            } => return Err(error),
+            Attempt::Failed { error, retry_after, .. } => (error, retry_after),
         };
         if n == MAX_ATTEMPTS {
             return Err(format!("{error} after {n} attempts"));
@@ -286,7 +286,7 @@ fn backoff(attempt: u32) -> Duration {
 fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, took: Duration, report: &mut Report) {
     let (status, error) = match outcome {
         Attempt::Delivered { status } => (Some(*status), None),
-        Attempt::Failed { status, error, .. } => (*status, Some(hook.redact(error))),
+        Attempt::Failed { status, error, .. } => (*status, Some(error.clone())),
     };
     let record = Record {
         time: timefmt::now_utc(),

@@ -174,20 +174,32 @@ pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
     }
 }
 
-/// A short reason for a transport error.
+/// A short reason for a transport error, made from its kind only: ureq's own texts may
+/// hold the URL (with its query, path variables or credentials) or the proxy's answer.
 fn describe(error: &ureq::Error) -> String {
+    use ureq::Error as E;
     match error {
-        ureq::Error::Timeout(_) => "timed out".into(),
-        ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::ConnectionFailed => "connection failed".into(),
-        ureq::Error::Io(e) => match e.kind() {
+        E::Timeout(_) => "timed out".into(),
+        E::HostNotFound => "host not found".into(),
+        E::ConnectionFailed => "connection failed".into(),
+        E::Io(e) => match e.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
             _ if e.to_string().contains("failed to lookup address") => "host not found".into(),
-            _ => certificate_hint(format!("I/O error: {e}")),
+            kind => format!("I/O error: {kind}"),
         },
-        other => certificate_hint(other.to_string()),
+        // rustls names the certificate problem (and at most the host), never the URL.
+        E::Rustls(e) => certificate_hint(e.to_string()),
+        E::Tls(text) => format!("TLS error: {text}"),
+        E::Pem(_) => "TLS error: unreadable certificate".into(),
+        E::BadUri(_) | E::Http(_) => "the url cannot be requested".into(),
+        E::Protocol(_) => "the answer is not valid HTTP".into(),
+        E::LargeResponseHeader(..) => "the answer's headers are too large".into(),
+        E::BodyStalled => "the answer stalled".into(),
+        E::InvalidProxyUrl => "the proxy's URL is not valid".into(),
+        E::ConnectProxyFailed(_) => "the proxy refused to connect to the receiver".into(),
+        _ => "the request failed".into(),
     }
 }
 
@@ -229,6 +241,20 @@ mod tests {
             chosen(&[("REQUEST_METHOD", "POST"), pusher, https]),
             Some(("secure.example.com".into(), 443))
         );
+    }
+
+    #[test]
+    fn transport_errors_are_described_without_the_url() {
+        let url = "http://u:pw-S3CRET@h/p/var-S3CRET?k=q-S3CRET";
+        for error in [
+            ureq::Error::BadUri(url.into()),
+            ureq::Error::ConnectProxyFailed(format!("HTTP/1.1 403 {url}")),
+            ureq::Error::RequireHttpsOnly(url.into()),
+            ureq::Error::Io(std::io::Error::other(url)),
+        ] {
+            let text = describe(&error);
+            assert!(!text.contains("S3CRET") && !text.is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -177,3 +177,40 @@ token = {{ file = "{}" }}
     assert!(text.contains("control character") && !text.contains("S3CRET"), "{text}");
     assert!(receiver.requests().is_empty(), "nothing is sent with a broken config");
 }
+
+#[test]
+fn short_secrets_leave_messages_intact_and_messages_hold_no_secret() {
+    let repo = Repo::new();
+    let failing = Receiver::start();
+    failing.always(Answer::Status(500));
+    let down = free_port();
+    // One-letter secrets that every message is full of.
+    repo.config(&format!(
+        "[delivery]\nbudget = 3\n\n[[hook]]\nname = \"down\"\nurl = \"http://u:e@127.0.0.1:{down}/x/{{V}}?k=query-S3CRET\"\nurl_variables = {{ V = \"var-S3CRET\" }}\ntoken = \"o\"\n\n[[hook]]\nname = \"failing\"\nurl = \"http://u:e@127.0.0.1:{}/y?k=query-S3CRET\"\ntoken = \"o\"\n",
+        failing.port
+    ));
+    repo.commit("one");
+    let mut outputs = vec![stderr(&repo.push(&["origin", "main"]))];
+    for args in [&["log"][..], &["-v", "redeliver"], &["log", "--json"]] {
+        let out = repo.run(args, "");
+        outputs.push(format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)));
+    }
+    for text in &outputs {
+        assert!(!text.contains("[redacted]"), "{text}");
+        for secret in ["S3CRET", "u:e@", "?k="] {
+            assert!(!text.contains(secret), "{secret} in:\n{text}");
+        }
+    }
+    for (i, expected) in [
+        (0, "connection refused"),
+        (0, "HTTP 500 after 3 attempts"),
+        (1, "connection refused"),
+        (2, "connection refused"),
+    ] {
+        assert!(outputs[i].contains(expected), "{expected} in:\n{}", outputs[i]);
+    }
+    assert!(failing
+        .requests()
+        .iter()
+        .all(|r| r.header("X-AtomGit-Token") == Some("o")));
+}
