@@ -6,6 +6,7 @@ mod cli;
 mod commits;
 mod delivery;
 mod leaks;
+mod listen;
 mod objects;
 mod proxy;
 mod push;
