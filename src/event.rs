@@ -202,7 +202,7 @@ impl<'a> Builder<'a> {
         }
         Ok(Some(Event {
             kind,
-            refname: update.name_lossy(),
+            refname: update.name_text(),
             payload: Value::Object(payload),
         }))
     }
@@ -228,7 +228,7 @@ impl<'a> Builder<'a> {
             "event_name": kind.name(),
             "before": update.before_hex(),
             "after": update.after_hex(),
-            "ref": update.name_lossy(),
+            "ref": update.name_text(),
             "checkout_sha": checkout_sha,
             "message": message,
             "user_id": user.id,
