@@ -96,8 +96,12 @@ impl Event {
                     .iter()
                     .map(|c| {
                         let mut c = c.clone();
-                        let id = c["id"].as_str().unwrap_or_default().to_string();
-                        c["url"] = json!(format!("{homepage}/-/commit/{id}"));
+                        // Only commits as git-webhooks writes them; a body from `send`
+                        // may hold anything and goes out as it came.
+                        let id = c.get("id").and_then(Value::as_str).map(str::to_string);
+                        if let (Some(id), Some(commit)) = (id, c.as_object_mut()) {
+                            commit.insert("url".into(), json!(format!("{homepage}/-/commit/{id}")));
+                        }
                         c
                     })
                     .collect();

@@ -5,6 +5,7 @@ mod support;
 mod cli;
 mod commits;
 mod delivery;
+mod fuzz;
 mod leaks;
 mod listen;
 mod objects;
