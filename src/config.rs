@@ -871,6 +871,93 @@ mod tests {
         assert!(!e.to_string().contains("S3CRET"), "{e}");
     }
 
+    /// Valid files to start mutating from.
+    const SEEDS: [&str; 3] = [
+        "[repository]\nname = \"x\"\nproject_id = 15\nhomepage = \"https://g/x\"\n\n[payload]\nmax_commits = 3\n\n[delivery]\nbudget = 2.5\n\n[users.alice]\nemail = \"a@b\"\nid = 7\n",
+        "[[hook]]\nname = \"ci\"\nurl = \"https://u:p@ci.example.com/b/{K}?q=1\"\nurl_variables = { K = \"v\" }\nevents = [\"push\", \"tag_push\", \"note\"]\ntoken = \"t\"\nsecret = { env = \"GW_FUZZ_UNSET\" }\nsigning_secret = \"whsec_bXlzaWduaW5na2V5\"\ntimeout = 3\nflavor = \"gitlab\"\nbranches = [\"main\", \"release/*\"]\ntags = [\"v*\"]\nheaders = { \"X-Env\" = \"prod\" }\ntls_verify = false\n",
+        "[[hook]]\nurl = \"http://a/\"\n[[hook]]\nurl = \"http://a/2\"\n[[hook]]\nname = \"off\"\nenabled = false\n",
+    ];
+
+    /// Pieces that TOML and the schema care about.
+    const PIECES: [&str; 24] = [
+        "[[hook]]\n",
+        "[hook]\n",
+        "url = ",
+        "\"",
+        "'",
+        "\"\"\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        "=",
+        ",",
+        "\n",
+        "\\",
+        "\\u0000",
+        "{K}",
+        "token = { file = \"nope\" }\n",
+        "1e999",
+        "-1",
+        "99999999999999999999",
+        "nan",
+        "inf",
+        "é",
+        "timeout = 0.0000001\n",
+    ];
+
+    fn fuzz_cases(default: usize) -> usize {
+        let factor = std::env::var("GIT_WEBHOOKS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        default * factor.unwrap_or(1usize).max(1)
+    }
+
+    #[test]
+    fn random_and_mutated_files_never_panic_the_loader() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_0004);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let (mut good, mut bad) = (0, 0);
+        for _ in 0..fuzz_cases(1000) {
+            let mut text = SEEDS[rng.gen_range(0..SEEDS.len())].as_bytes().to_vec();
+            for _ in 0..rng.gen_range(0..4) {
+                let at = rng.gen_range(0..=text.len());
+                match rng.gen_range(0..4) {
+                    0 => {
+                        let end = rng.gen_range(at..=text.len().min(at + 12));
+                        text.drain(at..end);
+                    }
+                    1 => text
+                        .splice(at..at, PIECES[rng.gen_range(0..PIECES.len())].bytes())
+                        .for_each(drop),
+                    2 => text.insert(at, rng.gen()),
+                    _ => {
+                        let start = rng.gen_range(0..=at);
+                        let copy = text[start..at].to_vec();
+                        text.splice(at..at, copy).for_each(drop);
+                    }
+                }
+            }
+            if rng.gen_bool(0.05) {
+                text = (0..rng.gen_range(0..64)).map(|_| rng.gen()).collect();
+            }
+            std::fs::write(&path, &text).unwrap();
+            let result = Source::read(&path)
+                .map_err(|e| ConfigErrors(vec![e]))
+                .and_then(|s| merge(dir.path(), None, s));
+            match result {
+                Ok(_) => good += 1,
+                Err(e) => {
+                    assert!(!e.0.is_empty() && e.0.iter().all(|e| !e.message.is_empty()));
+                    bad += 1;
+                }
+            }
+        }
+        assert!(good > 100 && bad > 100, "{good} loaded, {bad} refused");
+    }
+
     #[test]
     fn wrong_types_name_the_key() {
         let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"soon\"\n")
