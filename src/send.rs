@@ -187,6 +187,9 @@ fn describe(error: &ureq::Error) -> String {
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
             _ if e.to_string().contains("failed to lookup address") => "host not found".into(),
+            // rustls's errors reach here wrapped; they name the certificate problem (and at
+            // most the host), never the URL.
+            _ if tls_problem(e) => certificate_hint(format!("I/O error: {e}")),
             kind => format!("I/O error: {kind}"),
         },
         // rustls names the certificate problem (and at most the host), never the URL.
@@ -201,6 +204,19 @@ fn describe(error: &ureq::Error) -> String {
         E::ConnectProxyFailed(_) => "the proxy refused to connect to the receiver".into(),
         _ => "the request failed".into(),
     }
+}
+
+/// True when an I/O error is rustls's refusal of the connection.
+fn tls_problem(error: &std::io::Error) -> bool {
+    const RUSTLS: [&str; 5] = [
+        "invalid peer certificate",
+        "peer sent no certificates",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer misbehaved",
+    ];
+    let text = error.get_ref().map(ToString::to_string).unwrap_or_default();
+    RUSTLS.iter().any(|prefix| text.starts_with(prefix))
 }
 
 /// Says what to do about a refused server certificate.
