@@ -914,7 +914,7 @@ mod tests {
     }
 
     #[test]
-    fn random_and_mutated_files_never_panic_the_loader() {
+    fn fuzzed_files_never_panic_the_loader() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_0004);
         let dir = tempfile::tempdir().unwrap();
