@@ -333,7 +333,7 @@ impl Context {
         for warning in crate::report::warnings(&config) {
             self.out.warn(&warning);
         }
-        let unavailable: Vec<&String> = config.hooks.iter().filter_map(|h| h.unavailable.as_ref()).collect();
+        let unavailable: Vec<&String> = config.hooks.iter().flat_map(|h| &h.unavailable).collect();
         for reason in &unavailable {
             self.out
                 .error(&format!("{reason}; the hook's events are kept until it can be read"));

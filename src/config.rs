@@ -133,24 +133,10 @@ pub struct Hook {
     /// For each secret-valued key, where its value comes from (never the value).
     pub secret_sources: Vec<(String, String)>,
     /// Why the hook cannot send now (a secret that cannot be read); its events are kept.
-    pub unavailable: Option<String>,
+    pub unavailable: Vec<String>,
 }
 
 impl Hook {
-    /// Every secret string this hook knows, for scrubbing text that is about to be shown.
-    pub fn secret_values(&self) -> Vec<&str> {
-        let mut values: Vec<&str> = [&self.token, &self.secret, &self.signing_secret]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .collect();
-        values.extend(self.url.secret_values());
-        values.extend(self.target.secret_values());
-        values.retain(|v| !v.is_empty());
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values
-    }
-
     /// True when this hook takes `kind` events for the branch or tag `short_name`.
     pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
         self.events.contains(&kind)
@@ -161,13 +147,6 @@ impl Hook {
                 EventKind::MergeRequest => crate::glob::any(&self.branches, short_name),
                 _ => true,
             }
-    }
-
-    /// `text` with every secret of this hook replaced by `[redacted]`.
-    pub fn redact(&self, text: &str) -> String {
-        self.secret_values()
-            .into_iter()
-            .fold(text.to_string(), |t, s| t.replace(s, "[redacted]"))
     }
 }
 
@@ -265,10 +244,17 @@ impl Source {
             Err(e) => return Err(error(path, None, "", unreadable(path, &e))),
         };
         let raw = toml::from_str::<RawFile>(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start));
+            let at = e.span().map(|s| s.start);
+            let line = at.map(|at| line_of(&text, at));
             let key = line.map(|l| key_on_line(&text, l)).unwrap_or_default();
-            let message = e.message().replace('\n', " ");
-            error(path, line, &key, format!("{message} (see docs/configuration.md)"))
+            let column = at.map_or_else(String::new, |at| format!("column {}: ", column_of(&text, at)));
+            let message = toml_message(e.message());
+            error(
+                path,
+                line,
+                &key,
+                format!("{column}{message} (see docs/configuration.md)"),
+            )
         })?;
         Ok(Some(Source {
             path: path.to_path_buf(),
@@ -317,12 +303,72 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// The key written on a 1-based line (`key = …`), or the table header there.
+/// The 1-based column (in characters) of a byte offset.
+fn column_of(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    text[start..offset].chars().count() + 1
+}
+
+/// The key written on a 1-based line (`key = …`), or the table header there; empty
+/// unless it is a plain key (letters, digits, `_`, `-`, `.`): the line may hold a
+/// stray secret, and nothing else of it is ever shown.
 fn key_on_line(text: &str, line: usize) -> String {
     let content = text.lines().nth(line - 1).unwrap_or("").trim();
-    match content.split_once('=') {
-        Some((key, _)) => key.trim().trim_matches('"').to_string(),
-        None => content.trim_matches(|c| c == '[' || c == ']').to_string(),
+    let key = match content.split_once('=') {
+        Some((key, _)) => key.trim(),
+        None if content.starts_with('[') && content.ends_with(']') => content.trim_matches(['[', ']']).trim(),
+        None => "",
+    };
+    if is_plain_key(key) {
+        key.to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn is_plain_key(key: &str) -> bool {
+    key.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// toml's message without the value it quotes: `invalid type: string "…", expected u64`
+/// becomes `expected u64, found a string`. Syntax errors never quote the text.
+fn toml_message(message: &str) -> String {
+    let message = message.replace('\n', "; ");
+    let wrong = |rest: &str, what: &str| {
+        let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "another value"));
+        let kind = found.split(['"', '`', '\'']).next().unwrap_or("").trim();
+        let kind = match kind.chars().next() {
+            None => "another value".to_string(),
+            Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
+            Some(_) => format!("a {kind}"),
+        };
+        format!("{what}: expected {expected}, found {kind}")
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        wrong(rest, "wrong type")
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        wrong(rest, "invalid value")
+    } else if let Some(rest) = ["unknown field `", "duplicate key `"]
+        .into_iter()
+        .find_map(|p| message.strip_prefix(p).map(|rest| (p, rest)))
+        .and_then(|(p, rest)| rest.split_once('`').map(|(key, tail)| (p, key, tail)))
+        .filter(|(_, key, _)| !is_plain_key(key))
+    {
+        let (prefix, _, tail) = rest;
+        format!("{}(a key that is not shown){tail}", prefix.trim_end_matches('`'))
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        format!("unknown value, expected {expected}")
+    } else if message.starts_with("a ") {
+        // The `expecting` text of a type that takes several forms.
+        format!("wrong type: expected {message}")
+    } else {
+        message
     }
 }
 
@@ -553,16 +599,14 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     let mut secret_sources = Vec::new();
     // A secret that cannot be read now does not stop the other hooks: this hook keeps its
     // events until it can be read.
-    let mut unavailable = None;
+    let mut unavailable = Vec::new();
     let mut secret = |key: &str, value: &Option<Spanned<SecretSource>>| {
         let value = value.as_ref()?;
         secret_sources.push((key.to_string(), value.get_ref().describe()));
         match value.get_ref().resolve(&dir) {
             Ok(s) => Some(s),
             Err(e) => {
-                let line = line_of(&source.text, value.span().start);
-                let file = source.path.display();
-                unavailable.get_or_insert(format!("{file}:{line}: key `{key}`: hook '{label}': {e}"));
+                unavailable.push(source.error(value.span().start, key, format!("hook '{label}': {e}")));
                 // A stand-in, so that the rest of the hook is still checked; never sent.
                 Some(Secret::new("unavailable"))
             }
@@ -577,7 +621,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             variables.insert(key.clone(), s);
         }
     }
-    if let (Some(s), None) = (&signing_secret, &unavailable) {
+    if let (Some(s), true) = (&signing_secret, unavailable.is_empty()) {
         if let Err(e) = crate::sign::standard_key(s) {
             let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
             errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
@@ -648,7 +692,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             errors.push(source.error(
                 at,
                 "headers",
-                format!("hook '{label}': \"{name}\" is not a valid HTTP header name"),
+                format!("hook '{label}': {name:?} is not a valid HTTP header name"),
             ));
         } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             errors.push(source.error(
@@ -656,11 +700,11 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
                 "headers",
                 format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden"),
             ));
-        } else if value.get_ref().contains(['\r', '\n']) {
+        } else if crate::secret::has_control(value.get_ref()) {
             errors.push(source.error(
                 at,
                 "headers",
-                format!("hook '{label}': the value of \"{name}\" contains a line break"),
+                format!("hook '{label}': the value of \"{name}\" contains a control character (line break, tab, NUL, DEL, …)"),
             ));
         } else {
             headers.push((name.clone(), value.get_ref().clone()));
@@ -692,8 +736,10 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     });
     let tls_verify = raw.tls_verify.unwrap_or(true);
     let (Some(target), true) = (target, errors.is_empty()) else {
+        errors.extend(unavailable);
         return Err(errors);
     };
+    let unavailable = unavailable.iter().map(ConfigError::to_string).collect();
     let name = raw.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_default();
     Ok(Hook {
         name,
@@ -786,6 +832,157 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("webhooks.toml:6"), "{text}");
         assert!(text.contains("bogus"), "{text}");
+    }
+
+    #[test]
+    fn syntax_errors_name_line_column_and_key_but_never_the_text() {
+        for (text, line, column, key) in [
+            ("[[hook]]\nurl = \"http://a/\"\nghp_S3CRETvalue\n", 3, 16, ""),
+            (
+                "[[hook]]\nurl = \"http://a/\"\ntoken = \"ghp_S3CRETvalue\n",
+                3,
+                25,
+                "token",
+            ),
+            (
+                "[[hook]]\nurl = \"http://a/\"\ntoken = ghp_S3CRETvalue\n",
+                3,
+                9,
+                "token",
+            ),
+            ("[ghp_S3CRETvalue\n", 1, 17, ""),
+            ("[[hook]]\n\"ghp_S3CRETvalue x\" = 1\n", 2, 1, ""),
+        ] {
+            let e = parse(text).unwrap_err();
+            let shown = e.to_string();
+            assert!(!shown.contains("S3CRET"), "{shown}");
+            assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(line), key), "{shown}");
+            assert!(shown.contains(&format!("column {column}:")), "{shown}");
+        }
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_errors_that_never_show_the_value() {
+        for value in [
+            "[\"ghp_S3CRETvalue\"]",
+            "5",
+            "{ env = \"X\", file = \"ghp_S3CRETvalue\" }",
+            "{ ghp_S3CRETvalue = \"x\" }",
+        ] {
+            for key in ["token", "secret", "signing_secret"] {
+                let e = parse(&format!("[[hook]]\nurl = \"http://a/\"\n{key} = {value}\n")).unwrap_err();
+                let shown = e.to_string();
+                assert!(!shown.contains("S3CRET"), "{shown}");
+                assert_eq!((e.0[0].line, e.0[0].key.as_str()), (Some(3), key), "{shown}");
+                let at = format!("column {}: ", key.len() + 4);
+                assert!(
+                    shown.contains(&at) && shown.contains("expected a string, { env"),
+                    "{shown}"
+                );
+            }
+        }
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntimeout = \"ghp_S3CRETvalue\"\nname = 5\n").unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.contains("S3CRET"), "{shown}");
+        assert!(
+            shown.contains("key `timeout`: column 11: wrong type: expected a number of seconds"),
+            "{shown}"
+        );
+        let e = parse("[[hook]]\nurl = \"http://a/\"\ntoken = { env = 5 }\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("key `token`: column 17: wrong type: expected a string, found an integer"),
+            "{e}"
+        );
+        let e = parse("[[hook]]\nurl = \"http://a/\"\nname = \"ghp_S3CRETvalue\"\nname = 5\n").unwrap_err();
+        assert!(!e.to_string().contains("S3CRET"), "{e}");
+    }
+
+    /// Valid files to start mutating from.
+    const SEEDS: [&str; 3] = [
+        "[repository]\nname = \"x\"\nproject_id = 15\nhomepage = \"https://g/x\"\n\n[payload]\nmax_commits = 3\n\n[delivery]\nbudget = 2.5\n\n[users.alice]\nemail = \"a@b\"\nid = 7\n",
+        "[[hook]]\nname = \"ci\"\nurl = \"https://u:p@ci.example.com/b/{K}?q=1\"\nurl_variables = { K = \"v\" }\nevents = [\"push\", \"tag_push\", \"note\"]\ntoken = \"t\"\nsecret = { env = \"GW_FUZZ_UNSET\" }\nsigning_secret = \"whsec_bXlzaWduaW5na2V5\"\ntimeout = 3\nflavor = \"gitlab\"\nbranches = [\"main\", \"release/*\"]\ntags = [\"v*\"]\nheaders = { \"X-Env\" = \"prod\" }\ntls_verify = false\n",
+        "[[hook]]\nurl = \"http://a/\"\n[[hook]]\nurl = \"http://a/2\"\n[[hook]]\nname = \"off\"\nenabled = false\n",
+    ];
+
+    /// Pieces that TOML and the schema care about.
+    const PIECES: [&str; 24] = [
+        "[[hook]]\n",
+        "[hook]\n",
+        "url = ",
+        "\"",
+        "'",
+        "\"\"\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        "=",
+        ",",
+        "\n",
+        "\\",
+        "\\u0000",
+        "{K}",
+        "token = { file = \"nope\" }\n",
+        "1e999",
+        "-1",
+        "99999999999999999999",
+        "nan",
+        "inf",
+        "é",
+        "timeout = 0.0000001\n",
+    ];
+
+    fn fuzz_cases(default: usize) -> usize {
+        let factor = std::env::var("GIT_WEBHOOKS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        default * factor.unwrap_or(1usize).max(1)
+    }
+
+    #[test]
+    fn fuzzed_files_never_panic_the_loader() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_0004);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let (mut good, mut bad) = (0, 0);
+        for _ in 0..fuzz_cases(1000) {
+            let mut text = SEEDS[rng.gen_range(0..SEEDS.len())].as_bytes().to_vec();
+            for _ in 0..rng.gen_range(0..4) {
+                let at = rng.gen_range(0..=text.len());
+                match rng.gen_range(0..4) {
+                    0 => {
+                        let end = rng.gen_range(at..=text.len().min(at + 12));
+                        text.drain(at..end);
+                    }
+                    1 => text
+                        .splice(at..at, PIECES[rng.gen_range(0..PIECES.len())].bytes())
+                        .for_each(drop),
+                    2 => text.insert(at, rng.gen()),
+                    _ => {
+                        let start = rng.gen_range(0..=at);
+                        let copy = text[start..at].to_vec();
+                        text.splice(at..at, copy).for_each(drop);
+                    }
+                }
+            }
+            if rng.gen_bool(0.05) {
+                text = (0..rng.gen_range(0..64)).map(|_| rng.gen()).collect();
+            }
+            std::fs::write(&path, &text).unwrap();
+            let result = Source::read(&path)
+                .map_err(|e| ConfigErrors(vec![e]))
+                .and_then(|s| merge(dir.path(), None, s));
+            match result {
+                Ok(_) => good += 1,
+                Err(e) => {
+                    assert!(!e.0.is_empty() && e.0.iter().all(|e| !e.message.is_empty()));
+                    bad += 1;
+                }
+            }
+        }
+        assert!(good > 100 && bad > 100, "{good} loaded, {bad} refused");
     }
 
     #[test]

@@ -171,16 +171,16 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
     };
     // A hook that cannot send now (its secret cannot be read, or it is backing off) keeps
     // its events without waiting for anything.
-    let hold = match &hook.unavailable {
-        Some(reason) => {
-            report.problems.push(reason.clone());
+    let hold = match hook.unavailable.is_empty() {
+        false => {
+            report.problems.extend(hook.unavailable.iter().cloned());
             Some("a secret of this hook cannot be read (`git-webhooks check` says which); its events wait until it can be".into())
         }
-        None if run.respect_backoff => run.outbox.backoff(&hook.name).filter(|b| b.active()).map(|b| {
+        true if run.respect_backoff => run.outbox.backoff(&hook.name).filter(|b| b.active()).map(|b| {
             report.backoff_until = Some(b.until());
             format!("backing off after {} failed run(s) ({})", b.failures, b.error)
         }),
-        None => None,
+        true => None,
     };
     if let Some(reason) = hold {
         let total = fresh.len();
@@ -343,7 +343,7 @@ fn serve_failed(run: &Run, hook: &Hook) -> Report {
     let mut report = Report::new(hook);
     let (failed, problems) = run.outbox.failed(&hook.name);
     report.problems = problems;
-    if let Some(reason) = &hook.unavailable {
+    if let Some(reason) = hook.unavailable.first() {
         report.failure = Some(reason.clone());
         report.set_aside = failed.len();
         return report;
@@ -423,7 +423,7 @@ fn deliver_one(
         if run.out.verbose {
             let result = match &outcome {
                 Attempt::Delivered { status } => status.to_string(),
-                Attempt::Failed { error, .. } => hook.redact(error),
+                Attempt::Failed { error, .. } => error.clone(),
             };
             let ms = now.elapsed().as_millis();
             let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
@@ -440,7 +440,7 @@ fn deliver_one(
             }
             Attempt::Failed { status, error, .. } if send::refused(status) => {
                 return Err(Failure {
-                    reason: hook.redact(&error),
+                    reason: error,
                     status,
                     refused: true,
                 })
@@ -450,13 +450,13 @@ fn deliver_one(
                 status,
                 retry: false,
                 ..
-            } => return Err(stop(hook.redact(&error), status)),
+            } => return Err(stop(error, status)),
             Attempt::Failed {
                 error,
                 status,
                 retry_after,
                 ..
-            } => (hook.redact(&error), status, retry_after),
+            } => (error, status, retry_after),
         };
         if n == MAX_ATTEMPTS {
             return Err(stop(format!("{error} after {n} attempts"), status));
@@ -479,7 +479,7 @@ fn backoff(attempt: u32) -> Duration {
 fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, took: Duration, report: &mut Report) {
     let (status, error) = match outcome {
         Attempt::Delivered { status } => (Some(*status), None),
-        Attempt::Failed { status, error, .. } => (*status, Some(hook.redact(error))),
+        Attempt::Failed { status, error, .. } => (*status, Some(error.clone())),
     };
     let record = Record {
         time: timefmt::now_utc(),

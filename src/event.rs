@@ -97,8 +97,12 @@ impl Event {
                     .iter()
                     .map(|c| {
                         let mut c = c.clone();
-                        let id = c["id"].as_str().unwrap_or_default().to_string();
-                        c["url"] = json!(format!("{homepage}/-/commit/{id}"));
+                        // Only commits as git-webhooks writes them; a body from `send`
+                        // may hold anything and goes out as it came.
+                        let id = c.get("id").and_then(Value::as_str).map(str::to_string);
+                        if let (Some(id), Some(commit)) = (id, c.as_object_mut()) {
+                            commit.insert("url".into(), json!(format!("{homepage}/-/commit/{id}")));
+                        }
                         c
                     })
                     .collect();
@@ -203,7 +207,7 @@ impl<'a> Builder<'a> {
         }
         Ok(Some(Event {
             kind,
-            refname: update.name_lossy(),
+            refname: update.name_text(),
             payload: Value::Object(payload),
         }))
     }
@@ -229,7 +233,7 @@ impl<'a> Builder<'a> {
             "event_name": kind.name(),
             "before": update.before_hex(),
             "after": update.after_hex(),
-            "ref": update.name_lossy(),
+            "ref": update.name_text(),
             "checkout_sha": checkout_sha,
             "message": message,
             "user_id": user.id,

@@ -7,8 +7,15 @@ use std::sync::mpsc::{self, Sender};
 
 use crate::output::Output;
 
-/// Bodies larger than this are refused (webhook bodies are a few kilobytes).
-const MAX_BODY: usize = 64 << 20;
+/// Bodies larger than this are refused (webhook bodies are a few kilobytes; GitHub caps
+/// its own at 25 MB).
+const MAX_BODY: usize = 25 << 20;
+/// The longest request line or header line, line end included.
+const MAX_LINE: usize = 8 << 10;
+/// The most header lines a request may have.
+const MAX_HEADERS: usize = 100;
+/// A connection that sends nothing for this long is dropped.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One request as received.
 #[derive(Debug, Clone)]
@@ -77,6 +84,7 @@ pub fn accept(listener: TcpListener, status: u16, tx: Sender<Received>) {
 }
 
 fn serve_connection(stream: TcpStream, status: u16, tx: &Sender<Received>) {
+    let _ = stream.set_read_timeout(Some(IDLE));
     let Ok(write_half) = stream.try_clone() else { return };
     let mut writer = write_half;
     let mut reader = BufReader::new(stream);
@@ -89,20 +97,48 @@ fn serve_connection(stream: TcpStream, status: u16, tx: &Sender<Received>) {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Received, bool)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
+/// Refuses the request with `answer` and ends the connection.
+fn refuse(reader: &mut BufReader<TcpStream>, answer: &str) -> Option<(Received, bool)> {
+    let text = format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let _ = reader.get_mut().write_all(text.as_bytes());
+    let _ = reader.get_mut().shutdown(std::net::Shutdown::Both);
+    None
+}
+
+/// One line of at most [`MAX_LINE`] bytes, without its line end; `Err` when it is
+/// longer, `Ok(None)` at the end of the stream or on a read error.
+fn read_line(reader: &mut BufReader<TcpStream>) -> Result<Option<String>, ()> {
+    let mut line = Vec::new();
+    match reader.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut line) {
+        Ok(0) | Err(_) => return Ok(None),
+        Ok(_) => {}
     }
+    if !line.ends_with(b"\n") {
+        // Cut off by the limit (or by the end of the stream mid-line).
+        return if line.len() >= MAX_LINE { Err(()) } else { Ok(None) };
+    }
+    Ok(Some(String::from_utf8_lossy(&line).trim_end().to_string()))
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Received, bool)> {
+    const TOO_LARGE: &str = "431 Request Header Fields Too Large";
+    let Ok(line) = read_line(reader) else {
+        return refuse(reader, "414 URI Too Long");
+    };
+    let line = line?;
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut headers = Vec::new();
     loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        let h = h.trim_end();
+        let Ok(h) = read_line(reader) else {
+            return refuse(reader, TOO_LARGE);
+        };
+        let h = h?;
         if h.is_empty() {
             break;
+        }
+        if headers.len() == MAX_HEADERS {
+            return refuse(reader, TOO_LARGE);
         }
         if let Some((n, v)) = h.split_once(':') {
             headers.push((n.trim().to_string(), v.trim().to_string()));
@@ -117,13 +153,14 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Received, bool)> {
     let length: usize = get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
     let close = get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
     if length > MAX_BODY {
-        let _ = reader
-            .get_mut()
-            .write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return refuse(reader, "413 Payload Too Large");
+    }
+    // Grown as bytes arrive, not reserved up front for what the client announces.
+    let mut body = Vec::new();
+    reader.by_ref().take(length as u64).read_to_end(&mut body).ok()?;
+    if body.len() != length {
         return None;
     }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
     Some((
         Received {
             method,

@@ -239,13 +239,13 @@ impl Context {
                 }
                 Ok(None) => self
                     .out
-                    .detail(&format!("{}: not a branch or tag, no event", update.name_lossy())),
+                    .detail(&format!("{}: not a branch or tag, no event", update.name_text())),
                 Err(BuildError::UnknownObject(id)) => self.out.error(&format!(
                     "{}: object {id} is not in the repository; no event for this ref",
-                    update.name_lossy()
+                    update.name_text()
                 )),
                 Err(BuildError::Git(e)) => {
-                    self.out.error(&format!("{}: {e}", update.name_lossy()));
+                    self.out.error(&format!("{}: {e}", update.name_text()));
                     unbuilt.push(update.clone());
                 }
             }

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// A secret string; `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -35,26 +36,63 @@ impl fmt::Display for Secret {
 }
 
 /// `{ env = "NAME" }`
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct FromEnv {
     env: String,
 }
 
 /// `{ file = "PATH" }`
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct FromFile {
     file: String,
 }
 
 /// How a secret is written in `webhooks.toml`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged, expecting = "a string, { env = \"NAME\" } or { file = \"PATH\" }")]
+#[derive(Clone, Debug)]
 pub enum SecretSource {
     Literal(String),
     Env(FromEnv),
     File(FromFile),
+}
+
+const EXPECTING: &str = "a string, { env = \"NAME\" } or { file = \"PATH\" }";
+
+/// Exactly one of the three forms: a list or a number is an error, never taken for a
+/// table (as derived structs would take `["X"]` for `{ env = "X" }`), and no error
+/// shows the value.
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Forms;
+        impl<'de> Visitor<'de> for Forms {
+            type Value = SecretSource;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTING)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSource, E> {
+                Ok(SecretSource::Literal(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSource, A::Error> {
+                let wrong = || de::Error::custom(format!("expected {EXPECTING}"));
+                let mut found = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: String = map.next_value()?;
+                    let source = match key.as_str() {
+                        "env" => SecretSource::Env(FromEnv { env: value }),
+                        "file" => SecretSource::File(FromFile { file: value }),
+                        _ => return Err(wrong()),
+                    };
+                    if found.replace(source).is_some() {
+                        return Err(wrong());
+                    }
+                }
+                found.ok_or_else(wrong)
+            }
+        }
+        deserializer.deserialize_any(Forms)
+    }
 }
 
 impl SecretSource {
@@ -68,25 +106,51 @@ impl SecretSource {
     }
 
     /// Reads the value; `base` is the directory that relative file paths start from.
+    /// A value with a control character is refused: it could not be sent in a header or
+    /// a URL, and a line break in a header would add headers of its own.
     pub fn resolve(&self, base: &Path) -> Result<Secret, String> {
-        match self {
-            SecretSource::Literal(v) => Ok(Secret::new(v.clone())),
+        let value = match self {
+            SecretSource::Literal(v) => v.clone(),
             SecretSource::Env(e) => match std::env::var(&e.env) {
-                Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-                _ => Err(format!(
-                    "environment variable {} is not set (set it in the environment the git server runs hooks with)",
-                    e.env
-                )),
+                Ok(v) if !v.is_empty() => v,
+                _ => {
+                    return Err(format!(
+                        "environment variable {} is not set (set it in the environment the git server runs hooks with)",
+                        e.env
+                    ))
+                }
             },
             SecretSource::File(f) => {
                 let path = base.join(&f.file);
                 match std::fs::read_to_string(&path) {
-                    Ok(v) => Ok(Secret::new(v.strip_suffix('\n').unwrap_or(&v).trim_end_matches('\r'))),
-                    Err(e) => Err(format!("cannot read secret file {}: {e}", path.display())),
+                    // One trailing line end is the file's, not the secret's.
+                    Ok(v) => v
+                        .strip_suffix("\r\n")
+                        .or_else(|| v.strip_suffix('\n'))
+                        .unwrap_or(&v)
+                        .to_string(),
+                    Err(e) => return Err(format!("cannot read secret file {}: {e}", path.display())),
                 }
             }
+        };
+        if has_control(&value) {
+            let from = match self {
+                SecretSource::Literal(_) => "the value".to_string(),
+                SecretSource::Env(e) => format!("environment variable {}", e.env),
+                SecretSource::File(f) => format!("secret file {} (after one trailing line end)", f.file),
+            };
+            return Err(format!(
+                "{from} contains a control character (line break, tab, NUL, DEL, …), which cannot be sent"
+            ));
         }
+        Ok(Secret::new(value))
     }
+}
+
+/// True when `text` holds a C0 control character (NUL to US, tab and line breaks
+/// included) or DEL.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_control())
 }
 
 #[cfg(test)]
@@ -108,6 +172,38 @@ mod tests {
         let src = SecretSource::File(FromFile { file: "t".into() });
         assert_eq!(src.resolve(&dir).unwrap().expose(), "abc");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_secrets_lose_exactly_one_line_end() {
+        let dir = std::env::temp_dir().join(format!("gw-secret-ends-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (content, expected) in [
+            ("abc", Some("abc")),
+            ("abc\r\n", Some("abc")),
+            ("abc\n\n", None),
+            ("abc\r", None),
+            ("abc\r\r\n", None),
+            ("a\tc\n", None),
+        ] {
+            std::fs::write(dir.join("t"), content).unwrap();
+            let got = SecretSource::File(FromFile { file: "t".into() }).resolve(&dir);
+            match expected {
+                Some(v) => assert_eq!(got.unwrap().expose(), v, "{content:?}"),
+                None => assert!(got.unwrap_err().contains("control character"), "{content:?}"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn control_characters_are_refused_without_showing_the_value() {
+        for value in ["a\0b", "a\r\nX-Injected: 1", "a\nb", "\u{1}", "a\u{7f}", "a\u{1b}[31m"] {
+            let e = SecretSource::Literal(value.into()).resolve(Path::new(".")).unwrap_err();
+            assert!(e.contains("control character"), "{e}");
+            assert!(!e.contains(value), "{e}");
+        }
+        assert!(SecretSource::Literal("ok value".into()).resolve(Path::new(".")).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::Agent;
+use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::config::Hook;
 use crate::request::Request;
@@ -56,8 +56,69 @@ pub fn agent(hook: &Hook) -> Agent {
         .max_redirects(0)
         .user_agent(crate::request::USER_AGENT)
         .tls_config(tls.build())
+        .proxy(proxy_from(|name| std::env::var(name).ok()))
         .build()
         .into()
+}
+
+/// The proxy the environment names, in ureq's order (`ALL_PROXY`, `HTTPS_PROXY`,
+/// `HTTP_PROXY`, each upper case first) with `NO_PROXY`, except that `HTTP_PROXY` is
+/// ignored when `REQUEST_METHOD` is set: under CGI (git-http-backend) it holds the
+/// pusher's `Proxy:` request header, not the administrator's setting. `http_proxy`
+/// cannot come from a request header and stays in use, as with curl and Go.
+fn proxy_from(env: impl Fn(&str) -> Option<String>) -> Option<Proxy> {
+    let cgi = env("REQUEST_METHOD").is_some_and(|m| !m.is_empty());
+    let names = [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ];
+    let no_proxy = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
+    names
+        .into_iter()
+        .filter(|name| !(cgi && *name == "HTTP_PROXY"))
+        .filter_map(&env)
+        .find_map(|value| proxy(&value, &no_proxy))
+}
+
+/// An HTTP(S) CONNECT proxy from `[scheme://][user[:password]@]host[:port]`; `None` for
+/// other schemes (SOCKS is not built in) and for values that are not such a URL.
+fn proxy(value: &str, no_proxy: &str) -> Option<Proxy> {
+    let value = value.trim();
+    let full = if value.contains("://") {
+        value.to_string()
+    } else {
+        format!("http://{value}")
+    };
+    let url = url::Url::parse(&full).ok()?;
+    let protocol = match url.scheme() {
+        "http" => ProxyProtocol::Http,
+        "https" => ProxyProtocol::Https,
+        _ => return None,
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .ok()
+            .map(String::from)
+    };
+    let mut builder = Proxy::builder(protocol).host(url.host_str()?);
+    if let Some(port) = url.port() {
+        builder = builder.port(port);
+    }
+    if !url.username().is_empty() {
+        builder = builder.username(&decode(url.username())?);
+    }
+    if let Some(password) = url.password() {
+        builder = builder.password(&decode(password)?);
+    }
+    for entry in no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        builder = builder.no_proxy(entry);
+    }
+    builder.build().ok()
 }
 
 /// POSTs `request`, giving up after `timeout` (connecting included).
@@ -119,21 +180,49 @@ pub fn refused(status: Option<u16>) -> bool {
     status.is_some_and(|s| (400..500).contains(&s) && !matches!(s, 408 | 425 | 429))
 }
 
-/// A short reason for a transport error.
+/// A short reason for a transport error, made from its kind only: ureq's own texts may
+/// hold the URL (with its query, path variables or credentials) or the proxy's answer.
 fn describe(error: &ureq::Error) -> String {
+    use ureq::Error as E;
     match error {
-        ureq::Error::Timeout(_) => "timed out".into(),
-        ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::ConnectionFailed => "connection failed".into(),
-        ureq::Error::Io(e) => match e.kind() {
+        E::Timeout(_) => "timed out".into(),
+        E::HostNotFound => "host not found".into(),
+        E::ConnectionFailed => "connection failed".into(),
+        E::Io(e) => match e.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
             _ if e.to_string().contains("failed to lookup address") => "host not found".into(),
-            _ => certificate_hint(format!("I/O error: {e}")),
+            // rustls's errors reach here wrapped; they name the certificate problem (and at
+            // most the host), never the URL.
+            _ if tls_problem(e) => certificate_hint(format!("I/O error: {e}")),
+            kind => format!("I/O error: {kind}"),
         },
-        other => certificate_hint(other.to_string()),
+        // rustls names the certificate problem (and at most the host), never the URL.
+        E::Rustls(e) => certificate_hint(e.to_string()),
+        E::Tls(text) => format!("TLS error: {text}"),
+        E::Pem(_) => "TLS error: unreadable certificate".into(),
+        E::BadUri(_) | E::Http(_) => "the url cannot be requested".into(),
+        E::Protocol(_) => "the answer is not valid HTTP".into(),
+        E::LargeResponseHeader(..) => "the answer's headers are too large".into(),
+        E::BodyStalled => "the answer stalled".into(),
+        E::InvalidProxyUrl => "the proxy's URL is not valid".into(),
+        E::ConnectProxyFailed(_) => "the proxy refused to connect to the receiver".into(),
+        _ => "the request failed".into(),
     }
+}
+
+/// True when an I/O error is rustls's refusal of the connection.
+fn tls_problem(error: &std::io::Error) -> bool {
+    const RUSTLS: [&str; 5] = [
+        "invalid peer certificate",
+        "peer sent no certificates",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer misbehaved",
+    ];
+    let text = error.get_ref().map(ToString::to_string).unwrap_or_default();
+    RUSTLS.iter().any(|prefix| text.starts_with(prefix))
 }
 
 /// Says what to do about a refused server certificate.
@@ -147,5 +236,56 @@ fn certificate_hint(text: String) -> String {
         format!("{text} (its issuer is not trusted; name the CA that signed it in ca_file)")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chosen(vars: &[(&str, &str)]) -> Option<(String, u16)> {
+        let env = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        proxy_from(env).map(|p| (p.host().to_string(), p.port()))
+    }
+
+    #[test]
+    fn under_cgi_http_proxy_in_upper_case_is_ignored() {
+        let pusher = ("HTTP_PROXY", "http://10.0.0.66:8080");
+        assert_eq!(chosen(&[pusher]), Some(("10.0.0.66".into(), 8080)));
+        assert_eq!(chosen(&[("REQUEST_METHOD", "POST"), pusher]), None);
+        let admin = ("http_proxy", "proxy.example.com:3128");
+        assert_eq!(
+            chosen(&[("REQUEST_METHOD", "POST"), pusher, admin]),
+            Some(("proxy.example.com".into(), 3128))
+        );
+        let https = ("HTTPS_PROXY", "https://secure.example.com");
+        assert_eq!(
+            chosen(&[("REQUEST_METHOD", "POST"), pusher, https]),
+            Some(("secure.example.com".into(), 443))
+        );
+    }
+
+    #[test]
+    fn transport_errors_are_described_without_the_url() {
+        let url = "http://u:pw-S3CRET@h/p/var-S3CRET?k=q-S3CRET";
+        for error in [
+            ureq::Error::BadUri(url.into()),
+            ureq::Error::ConnectProxyFailed(format!("HTTP/1.1 403 {url}")),
+            ureq::Error::RequireHttpsOnly(url.into()),
+            ureq::Error::Io(std::io::Error::other(url)),
+        ] {
+            let text = describe(&error);
+            assert!(!text.contains("S3CRET") && !text.is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn proxies_that_cannot_be_used_are_skipped() {
+        assert_eq!(chosen(&[("ALL_PROXY", "socks5://s:1080")]), None);
+        assert_eq!(chosen(&[("ALL_PROXY", "")]), None);
+        assert_eq!(
+            chosen(&[("ALL_PROXY", "socks5://s:1080"), ("http_proxy", "p:1")]),
+            Some(("p".into(), 1))
+        );
     }
 }

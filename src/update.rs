@@ -89,9 +89,9 @@ impl RefUpdate {
         }
     }
 
-    /// The ref name decoded for display and payloads (lossy for non-UTF-8 names).
-    pub fn name_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.name).into_owned()
+    /// The ref name as text, for payloads, logs, messages and filters; see [`ref_text`].
+    pub fn name_text(&self) -> String {
+        ref_text(&self.name)
     }
 
     /// Branch, tag or anything else.
@@ -107,7 +107,7 @@ impl RefUpdate {
 
     /// The ref name without `refs/heads/` or `refs/tags/`.
     pub fn short_name(&self) -> String {
-        short_name(&self.name_lossy()).to_string()
+        short_name(&self.name_text()).to_string()
     }
 
     /// The line git would feed the hook for this update.
@@ -116,6 +116,34 @@ impl RefUpdate {
         line.extend_from_slice(&self.name);
         line
     }
+}
+
+/// A ref name as text that keeps distinct names distinct: valid UTF-8 stays as it is, each
+/// byte of an invalid sequence becomes `\xHH` (two lowercase hex digits), and a backslash
+/// that is followed by `x` and two hex digits is written `\x5c`, so that the text can be
+/// turned back into the exact bytes. Names that are UTF-8 and hold no such backslash
+/// (all but the oddest) are unchanged.
+pub fn ref_text(name: &[u8]) -> String {
+    let mut text = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        let valid = chunk.valid();
+        for (i, c) in valid.char_indices() {
+            let rest = valid.as_bytes()[i + 1..].iter();
+            let escape_like = c == '\\' && {
+                let next: Vec<&u8> = rest.take(3).collect();
+                matches!(next.as_slice(), [b'x', a, b] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit())
+            };
+            if escape_like {
+                text.push_str("\\x5c");
+            } else {
+                text.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
 }
 
 /// A ref name without `refs/heads/` or `refs/tags/`: what branch and tag filters match.
@@ -256,7 +284,57 @@ mod tests {
         line.push(0xff);
         let u = parse_line(&line).unwrap();
         assert_eq!(u.name, b"refs/heads/a b \xff");
-        assert_eq!(u.name_lossy(), "refs/heads/a b \u{fffd}");
+        assert_eq!(u.name_text(), "refs/heads/a b \\xff");
+    }
+
+    /// Turns [`ref_text`] back into bytes: the proof that it loses nothing.
+    fn ref_bytes(text: &str) -> Vec<u8> {
+        let (b, mut out, mut i) = (text.as_bytes(), Vec::new(), 0);
+        while i < b.len() {
+            let hex = b
+                .get(i + 2..i + 4)
+                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+            match (b[i], b.get(i + 1), hex) {
+                (b'\\', Some(b'x'), Some(byte)) => {
+                    out.push(byte);
+                    i += 4;
+                }
+                (byte, _, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ref_text_keeps_distinct_names_distinct_and_is_reversible() {
+        assert_eq!(ref_text(b"refs/heads/a\xff"), "refs/heads/a\\xff");
+        assert_eq!(ref_text(b"refs/heads/a\xfe"), "refs/heads/a\\xfe");
+        assert_eq!(ref_text(b"refs/heads/a\\xff"), "refs/heads/a\\x5cxff");
+        assert_eq!(
+            ref_text("refs/heads/caf\u{e9}\\n\\x".as_bytes()),
+            "refs/heads/caf\u{e9}\\n\\x"
+        );
+        assert_eq!(ref_text(b"refs/tags/\xe2\x82"), "refs/tags/\\xe2\\x82");
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(12);
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..5000 {
+            let len = rand::Rng::gen_range(&mut rng, 0..8);
+            let name: Vec<u8> = (0..len)
+                .map(|_| {
+                    *[b'\\', b'x', b'5', b'c', b'f', b'a', 0xff, 0xc3, 0xa9, 0xe2]
+                        .get(rand::Rng::gen_range(&mut rng, 0..10))
+                        .unwrap()
+                })
+                .collect();
+            let text = ref_text(&name);
+            assert_eq!(ref_bytes(&text), name, "{text}");
+            if let Some(other) = seen.insert(text.clone(), name.clone()) {
+                assert_eq!(other, name, "{text}");
+            }
+        }
     }
 
     #[test]

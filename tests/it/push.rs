@@ -362,3 +362,51 @@ fn events_that_cannot_be_built_are_recorded_and_sent_later() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(commit_ids(&receiver.wait_for(1)[0].json()), vec![head]);
 }
+
+#[test]
+fn ref_names_that_are_not_utf8_stay_distinct_in_payloads_logs_and_filters() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let (all, filtered) = (Receiver::start(), Receiver::start());
+    repo.config(&format!(
+        "[[hook]]\nname = \"all\"\nurl = \"{}\"\n\n[[hook]]\nname = \"filtered\"\nurl = \"{}\"\nbranches = ['a\\xff']\n",
+        all.url("/"),
+        filtered.url("/")
+    ));
+    repo.commit("one");
+    for name in [&b"refs/heads/a\xff"[..], b"refs/heads/a\xfe"] {
+        let out = repo
+            .command("git", &repo.work)
+            .args(["update-ref", "--no-deref"])
+            .arg(OsStr::from_bytes(name))
+            .arg("HEAD")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    repo.push(&["origin", "refs/heads/a*:refs/heads/a*"]);
+    let mut refs: Vec<String> = all
+        .wait_for(2)
+        .iter()
+        .map(|r| r.json()["ref"].as_str().unwrap().to_string())
+        .collect();
+    refs.sort();
+    assert_eq!(refs, ["refs/heads/a\\xfe", "refs/heads/a\\xff"]);
+    let got = filtered.wait_for(1);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(filtered.requests().len(), 1);
+    assert_eq!(got[0].json()["ref"], "refs/heads/a\\xff");
+    let log = repo.run(&["log", "--json"], "");
+    let refs: Vec<String> = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["ref"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(refs.contains(&"refs/heads/a\\xff".to_string()), "{refs:?}");
+    assert!(refs.contains(&"refs/heads/a\\xfe".to_string()), "{refs:?}");
+}
