@@ -330,6 +330,16 @@ impl Context {
         if let Some(problem) = crate::event::head_problem(&self.repo) {
             self.out.warn(&problem);
         }
+        let runs = crate::hookfiles::runs_of_git_webhooks(&self.repo);
+        if runs.len() > 1 {
+            let files: Vec<String> = runs.iter().map(|p| p.display().to_string()).collect();
+            self.out.warn(&format!(
+                "the repository's hooks run git-webhooks {} times per push ({}): receivers get every event {} times, under different ids; keep one of them (see \"gitolite\" and \"Install\" in docs/setup.md)",
+                runs.len(),
+                files.join(", "),
+                runs.len()
+            ));
+        }
         for warning in crate::report::warnings(&config) {
             self.out.warn(&warning);
         }

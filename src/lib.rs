@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod event;
 pub mod glob;
 pub mod history;
+pub mod hookfiles;
 pub mod listen;
 pub mod outbox;
 pub mod output;

@@ -213,3 +213,77 @@ fn quiet_hides_progress_and_verbose_shows_each_attempt() {
     assert!(err.contains("attempt 1: 200"), "{err}");
     assert_eq!(receiver.wait_for(2).len(), 2);
 }
+
+#[test]
+fn the_default_branch_is_one_that_exists_and_head_is_never_changed() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    // As `git init --bare` leaves it on most machines, while people push `main`.
+    repo.bare_git(&["symbolic-ref", "HEAD", "refs/heads/master"]);
+    repo.commit("one");
+    repo.push(&["origin", "main"]);
+    assert_eq!(receiver.wait_for(1)[0].json()["project"]["default_branch"], "main");
+    let test = repo.run(&["test"], "");
+    assert!(test.status.success(), "{}", stderr(&test));
+    assert_eq!(receiver.wait_for(2)[1].json()["ref"], "refs/heads/main");
+    let check = stderr(&repo.run(&["check"], ""));
+    assert!(
+        check.contains("HEAD names the branch 'master', which does not exist") && check.contains("'main'"),
+        "{check}"
+    );
+    assert_eq!(repo.bare_git(&["symbolic-ref", "HEAD"]), "refs/heads/master");
+
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.commit("two");
+    repo.push(&["origin", "topic", ":main"]);
+    let events = receiver.wait_for(4);
+    assert!(
+        events[2..]
+            .iter()
+            .all(|e| e.json()["project"]["default_branch"] == "topic"),
+        "the only branch left"
+    );
+}
+
+#[test]
+fn replay_credits_the_pusher_it_is_given() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.hook_to(&receiver.url("/"));
+    let head = repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let replayed = repo.run(&["replay", "--pusher", "bob", ZERO, &head, "refs/heads/main"], "");
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    let got = receiver.wait_for(2);
+    assert_eq!(got[0].json()["user_name"], "alice", "GIT_WEBHOOKS_USER of the push");
+    assert_eq!(got[1].json()["user_name"], "bob");
+    let dry = repo.dry_run(&format!("{ZERO} {head} refs/heads/main\n"));
+    assert_eq!(dry[0]["user_name"], "alice", "without --pusher: GIT_WEBHOOKS_USER");
+}
+
+#[test]
+fn check_warns_when_the_hooks_run_git_webhooks_twice_per_push() {
+    let repo = Repo::new();
+    let hooks = repo.bare.join("hooks");
+    assert!(!stderr(&repo.run(&["check"], "")).contains("times per push"));
+    // gitolite's way: its own post-receive runs each post-receive.h* file.
+    std::fs::remove_file(hooks.join("post-receive")).unwrap();
+    std::fs::write(
+        hooks.join("post-receive"),
+        "#!/bin/sh\n# runs the repo-specific hooks\nfor h in \"$0\".h*; do \"$h\"; done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        hooks.join("post-receive.h00-webhooks"),
+        "#!/bin/sh\nexec git-webhooks hook\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(BIN, hooks.join("post-receive.h01-again")).unwrap();
+    let check = stderr(&repo.run(&["check"], ""));
+    assert!(check.contains("run git-webhooks 2 times per push"), "{check}");
+    assert!(
+        check.contains("post-receive.h00-webhooks") && check.contains("post-receive.h01-again"),
+        "{check}"
+    );
+}

@@ -311,12 +311,6 @@ fn temporary_files_left_by_a_crash_are_cleaned_up() {
     assert!(new.exists(), "a recent one may belong to a running process");
 }
 
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
-}
-
 /// Mounts a tiny tmpfs at `dir`; false where this account cannot mount.
 fn mount_small_disk(dir: &Path) -> bool {
     std::fs::create_dir_all(dir).unwrap();

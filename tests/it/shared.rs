@@ -1,5 +1,6 @@
-//! A repository shared by a Unix group (`git init --shared=group`), pushed to by two
-//! real accounts of that group: each keeps its events where the other can send them.
+//! Repositories and accounts: one shared by a Unix group (`git init --shared=group`)
+//! and pushed to by two real accounts, root's commands on an account's repository, and
+//! what another account or an unreadable file gets told.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -9,20 +10,6 @@ use crate::support::*;
 
 const GROUP: &str = "gwshare";
 const USERS: [&str; 2] = ["gwshare-a", "gwshare-b"];
-
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// The group and its two members, made once.
-fn accounts() {
-    let _ = Command::new("groupadd").args(["-f", GROUP]).status();
-    for user in USERS {
-        if !Command::new("id").arg(user).output().is_ok_and(|o| o.status.success()) {
-            let _ = Command::new("useradd").args(["-M", "-G", GROUP, user]).status();
-        }
-    }
-}
 
 struct Shared {
     dir: tempfile::TempDir,
@@ -106,11 +93,10 @@ impl Shared {
 
 #[test]
 fn members_of_a_shared_repositorys_group_keep_and_send_each_others_events() {
-    if !is_root() {
+    if !accounts(GROUP, &USERS) {
         eprintln!("skipped: creating the accounts of a shared repository needs root");
         return;
     }
-    accounts();
     let shared = Shared::new();
     let receiver = Receiver::start();
     receiver.always(Answer::Status(503));
@@ -149,4 +135,110 @@ fn members_of_a_shared_repositorys_group_keep_and_send_each_others_events() {
         assert_eq!(mode & 0o007, 0, "{} must not be readable by others", file.display());
         assert_eq!(mode & 0o060, 0o060, "{} must be the group's to write", file.display());
     }
+}
+
+/// The copy of the binary that every account of the test can run.
+fn bin(shared: &Shared) -> PathBuf {
+    shared.dir.path().join("git-webhooks")
+}
+
+/// The binary run by root, with `--repo` the shared repository.
+fn as_root(shared: &Shared, args: &[&str]) -> Output {
+    Command::new(bin(shared))
+        .args(args)
+        .arg("--repo")
+        .arg(&shared.bare)
+        .env("GIT_WEBHOOKS_CONFIG", shared.dir.path().join("no-system-config.toml"))
+        .env_remove("GIT_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn root_works_on_another_accounts_repository_as_its_owner_and_leaves_no_file_of_its_own() {
+    if !accounts(GROUP, &USERS) {
+        eprintln!("skipped: creating the accounts of a repository needs root");
+        return;
+    }
+    let shared = Shared::new();
+    let receiver = Receiver::start();
+    std::fs::write(
+        shared.bare.join("webhooks.toml"),
+        format!("[[hook]]\nname = \"ci\"\nurl = \"{}\"\n", receiver.url("/")),
+    )
+    .unwrap();
+    let (head, _) = shared.commit_and_push(USERS[0], "by a");
+    assert_eq!(receiver.wait_for(1).len(), 1);
+    let zero = "0".repeat(40);
+    let replay = ["replay", &zero, &head, "refs/heads/main"];
+    let dry = ["replay", "--dry-run", &zero, &head, "refs/heads/main"];
+    for args in [
+        &["check"][..],
+        &["log"],
+        &dry,
+        &["test"],
+        &replay,
+        &["redeliver"],
+        &["redeliver", "--dry-run"],
+    ] {
+        let out = as_root(&shared, args);
+        assert!(out.status.success(), "{args:?} as root: {}", stderr(&out));
+    }
+    assert_eq!(receiver.wait_for(3).len(), 3, "test and replay were delivered");
+    for file in files_under(&shared.bare.join("webhooks")) {
+        let owner = std::fs::metadata(&file).unwrap().uid();
+        assert_ne!(owner, 0, "{} belongs to root", file.display());
+    }
+}
+
+#[test]
+fn unreadable_files_and_foreign_repositories_say_what_is_wrong() {
+    if !accounts(GROUP, &USERS) {
+        eprintln!("skipped: creating the accounts of a repository needs root");
+        return;
+    }
+    let shared = Shared::new();
+    let b = USERS[1];
+    let without_trust = shared.dir.path().join("plain-home");
+    std::fs::create_dir(&without_trust).unwrap();
+    let out = Command::new("setpriv")
+        .args([&format!("--reuid={b}"), &format!("--regid={b}"), "--init-groups"])
+        .arg(bin(&shared))
+        .args(["check", "--repo"])
+        .arg(&shared.bare)
+        .env("HOME", &without_trust)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("belongs to {}, not to {b}", USERS[0])) && err.contains("safe.directory"),
+        "{err}"
+    );
+
+    let config = shared.bare.join("webhooks.toml");
+    std::fs::write(&config, "[[hook]]\nurl = \"http://127.0.0.1:9/\"\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = as_root(&shared, &["check"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("permission denied") && stderr(&out).contains("mode 600"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::remove_file(&config).unwrap();
+    let webhooks = shared.bare.join("webhooks");
+    std::fs::create_dir_all(&webhooks).unwrap();
+    Command::new("chown").arg(USERS[0]).arg(&webhooks).status().unwrap();
+    let log = webhooks.join("deliveries.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = as_root(&shared, &["log"]);
+    assert!(!out.status.success(), "an unreadable log is not an empty one");
+    assert!(
+        stderr(&out).contains("cannot read") && !stderr(&out).contains("no deliveries yet"),
+        "{}",
+        stderr(&out)
+    );
 }

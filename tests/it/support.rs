@@ -356,6 +356,25 @@ pub fn commit_ids(event: &Value) -> Vec<String> {
         .collect()
 }
 
+/// True when the tests run as root (as CI does): they may then create accounts.
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
+/// The accounts `names` (and their group `group`), made once; false unless root.
+pub fn accounts(group: &str, names: &[&str]) -> bool {
+    if !is_root() {
+        return false;
+    }
+    let _ = Command::new("groupadd").args(["-f", group]).status();
+    for user in names {
+        if !Command::new("id").arg(user).output().is_ok_and(|o| o.status.success()) {
+            let _ = Command::new("useradd").args(["-M", "-G", group, user]).status();
+        }
+    }
+    true
+}
+
 /// A port that was free a moment ago: nothing listens there.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
