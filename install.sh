@@ -120,12 +120,11 @@ my_uid=$(id -u)
 privileged=false
 [ "$my_uid" -eq 0 ] && privileged=true
 
-# Runs this script again, in a new shell, with the arguments given; the text of the
-# script goes along as the first argument so that an account which cannot read the
-# file it came from can still run it.
-run_self() {
-    /bin/sh -c 'gwi_self=$1; shift; eval "$gwi_self"' "$prog" "$self_text" "$@"
-}
+# Runs this script again in a new shell: /bin/sh -c "$bootstrap" "$prog" "$self_text"
+# ARGS... The text of the script goes along as an argument, so that an account which
+# cannot read the file it came from can still run it.
+# shellcheck disable=SC2016 # expanded by that shell
+bootstrap='gwi_self=$1; shift; eval "$gwi_self"'
 
 # --- Inside one repository, as its owner ---------------------------------------------------
 
@@ -515,7 +514,7 @@ dispatch_one() {
             ;;
     esac
     uid=$(stat -c %u -- "$gd") || { err "$p: cannot tell who owns $gd"; return 1; }
-    as_owner "$uid" "$p" run_self --owner-step "$action" "$kind" "$privileged" "$target" "$p" "$gd"
+    as_owner "$uid" "$p" /bin/sh -c "$bootstrap" "$prog" "$self_text" --owner-step "$action" "$kind" "$privileged" "$target" "$p" "$gd"
 }
 
 # --- Internal entry points ----------------------------------------------------------------
@@ -713,6 +712,15 @@ install_binary() {
     fi
 }
 
+# find's search for the repositories under the physical directory $1, then the action
+# given ("$@"): directories holding HEAD and objects/, without following symbolic links
+# and without looking inside a repository.
+find_repos() {
+    fr_root=$1
+    shift
+    find -P "$fr_root" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' -prune "$@"
+}
+
 # Runs $action on the repository of --repo PATH ($1 $2), or on each bare repository
 # found under --all ROOT; sets failed=true when any of that fails.
 act_on_target() {
@@ -726,23 +734,43 @@ act_on_target() {
                 failed=true
                 return 0
             fi
-            # Bare repositories below ROOT, NUL-separated; symbolic links are not
-            # followed, and directories inside a repository are not searched.
             root=$resolved
-            list=$work/repositories
-            if ! find -P "$root" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' -prune -print0 >"$list"; then
-                err "--all $2: could not search it (see find's messages above)"
-                failed=true
-                return 0
-            fi
-            if [ ! -s "$list" ]; then
+            if [ -z "$(find_repos "$root" -print -quit 2>/dev/null)" ]; then
                 warn "--all $2: no bare repositories found under it"
                 return 0
             fi
-            # shellcheck disable=SC2016 # $1 is expanded by the shell that xargs starts
-            LC_ALL=C sort -z -- "$list" |
-                xargs -0 -r /bin/sh -c 'gwi_self=$1; shift; eval "$gwi_self"' "$prog" "$self_text" \
-                    --dispatch "$action" found "$root" "$target" -- || failed=true
+            # The repositories go from find to the per-repository steps NUL-separated,
+            # through pipes only (no file that anyone could swap for a link); fd 3
+            # carries the exit statuses of find and xargs.
+            exec 4>&1
+            statuses=$(
+                {
+                    if find_repos "$root" -print0 3>&- 4>&-; then
+                        echo find=0 >&3
+                    else
+                        echo "find=$?" >&3
+                    fi | LC_ALL=C sort -z 3>&- 4>&- | {
+                        if xargs -0 -r /bin/sh -c "$bootstrap" "$prog" "$self_text" \
+                            --dispatch "$action" found "$root" "$target" -- >&4 3>&- 4>&-; then
+                            echo xargs=0 >&3
+                        else
+                            echo "xargs=$?" >&3
+                        fi
+                    }
+                } 3>&1
+            )
+            exec 4>&-
+            case $statuses in
+                *find=0*) ;;
+                *)
+                    err "--all $2: could not search all of it (see find's messages above)"
+                    failed=true
+                    ;;
+            esac
+            case $statuses in
+                *xargs=0*) ;;
+                *) failed=true ;;
+            esac
             ;;
     esac
 }
@@ -752,10 +780,7 @@ each_repo() {
     action=$1
     shift
     failed=false
-    work=$(mktemp -d "${TMPDIR:-/tmp}/git-webhooks-install.XXXXXX") || die "cannot create a temporary directory in ${TMPDIR:-/tmp}"
     each_target act_on_target "$@"
-    rm -rf -- "$work"
-    work=
     ! $failed
 }
 

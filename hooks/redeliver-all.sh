@@ -156,15 +156,32 @@ case $0 in
     *) self=$(pwd -P)/$0 ;;
 esac
 
-# A private directory (mktemp -d) for the list of repositories.
-work=$(mktemp -d "${TMPDIR:-/tmp}/redeliver-all.XXXXXX")
-trap 'rm -rf -- "$work"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-status=0
-# Bare repositories below ROOT, NUL-separated; symbolic links are not followed.
-find -P "$root" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' -prune -print0 >"$work/list" || status=1
-LC_ALL=C sort -z -- "$work/list" | xargs -0 -r /bin/sh "$self" --dispatch "$bin" "$root" -- || status=1
-exit $status
+# Bare repositories below ROOT, without following symbolic links, passed NUL-separated
+# through pipes only (no file that anyone could swap for a link); fd 3 carries the exit
+# statuses of find and xargs.
+exec 4>&1
+statuses=$(
+    {
+        if find -P "$root" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' \
+            -prune -print0 3>&- 4>&-; then
+            echo find=0 >&3
+        else
+            echo "find=$?" >&3
+        fi | LC_ALL=C sort -z 3>&- 4>&- | {
+            if xargs -0 -r /bin/sh "$self" --dispatch "$bin" "$root" -- >&4 3>&- 4>&-; then
+                echo xargs=0 >&3
+            else
+                echo "xargs=$?" >&3
+            fi
+        }
+    } 3>&1
+)
+exec 4>&-
+case $statuses in
+    *find=0*xargs=0* | *xargs=0*find=0*) exit 0 ;;
+    *) exit 1 ;;
+esac
