@@ -361,13 +361,18 @@ owner_step() {
         esac
         from="core.hooksPath ($hp)"
     else
-        h=$gd/hooks
+        # Relative to the repository this process is in.
+        h=hooks
         from=hooks
         if $priv && [ -L hooks ]; then
             err "$repo: $gd/hooks is a symbolic link; as root, $prog does not follow it (whoever can change the link could point it at another repository or any directory). Nothing was changed. Make hooks a plain directory of the repository, or run $prog as the repository's owner (without root) to install through the link."
             return 1
         fi
     fi
+    case $h in
+        /*) shown=$h ;;
+        *) shown=$gd/$h ;;
+    esac
     if [ ! -d "$h" ]; then
         if [ "$action" = uninstall ]; then
             say "$repo: not installed, nothing to do"
@@ -377,7 +382,7 @@ owner_step() {
             # Only ever create it inside the repository.
             inside=false
             case $h in
-                "$top"/*) inside=true ;;
+                hooks | "$top"/*) inside=true ;;
             esac
             case /$h/ in
                 */../* | */./*) inside=false ;;
@@ -385,15 +390,15 @@ owner_step() {
             case $inside in
                 true) ;;
                 *)
-                    err "$repo: its hooks directory, from $from, is $h, which does not exist and is not inside the repository $top; as root, $prog does not create it. Nothing was changed. Point core.hooksPath at a directory inside the repository, or run $prog as the repository's owner (without root)."
+                    err "$repo: its hooks directory, from $from, is $shown, which does not exist and is not inside the repository $top; as root, $prog does not create it. Nothing was changed. Point core.hooksPath at a directory inside the repository, or run $prog as the repository's owner (without root)."
                     return 1
                     ;;
             esac
         fi
-        mkdir -p -- "$h" || { err "$repo: cannot create $h"; return 1; }
+        mkdir -p -- "$h" || { err "$repo: cannot create $shown"; return 1; }
     fi
     if ! cd -P -- "$h" 2>/dev/null; then
-        err "$repo: cannot enter its hooks directory $h"
+        err "$repo: cannot enter its hooks directory $shown"
         return 1
     fi
     here
