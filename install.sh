@@ -176,6 +176,16 @@ present() { [ -e "$1" ] || [ -L "$1" ]; }
 # Device and inode of $1 itself (not of what a link points to).
 inode_of() { stat -c '%d:%i' -- "$1" 2>/dev/null; }
 
+# Removes the private directories (.git-webhooks.XXXXXX) that runs stopped by a signal at
+# the wrong moment may have left in the directory $1.
+remove_leftovers() {
+    for d in "$1"/.git-webhooks.??????; do
+        if [ -d "$d" ] && [ ! -L "$d" ]; then
+            rm -rf -- "$d"
+        fi
+    done
+}
+
 # The private directory for temporary files, inside the hooks directory (the current
 # directory) so that renames out of it are atomic; made on first use.
 private_dir() {
@@ -416,6 +426,7 @@ owner_step() {
             return 1
         fi
     fi
+    remove_leftovers .
     case $action in
         install) install_here "$target" ;;
         uninstall) uninstall_here ;;
@@ -699,6 +710,7 @@ install_binary() {
     [ -f "$binary" ] || die "--binary $binary: no such file"
     [ -x "$binary" ] || warn "$binary is not executable; installing it with mode 755 anyway"
     mkdir -p -- "$bindir" || die "cannot create $bindir; run as a user that may write there (e.g. with sudo), or choose another --prefix"
+    remove_leftovers "$bindir"
     if [ -f "$target" ] && [ -x "$target" ] && cmp -s -- "$binary" "$target"; then
         say "$target is up to date"
     else
