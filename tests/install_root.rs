@@ -512,6 +512,10 @@ fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
     for r in [&linked, &absolute, &relative, &decoy, &inside, &good] {
         sb.bare_as(&owner, r);
     }
+    // A hooks directory that is root's (as an earlier install as root left it).
+    let legacy = mine.join("legacy.git");
+    sb.bare_as(&owner, &legacy);
+    std::os::unix::fs::chown(legacy.join("hooks"), Some(0), Some(0)).unwrap();
     let victim_hooks = victim.join("hooks");
     sb.sh_as(
         &owner,
@@ -555,6 +559,11 @@ fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
     assert!(!out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("linked.git/hooks is a symbolic link"), "{stderr}");
     assert_eq!(stderr.matches("outside the repository").count(), 2, "{stderr}");
+    assert!(
+        stderr.contains("legacy.git: its hooks directory") && stderr.contains("belongs to another account (root)"),
+        "{stderr}"
+    );
+    assert!(!exists(&legacy.join("hooks/post-receive")));
     // The owner cannot even enter the root-only directory that decoy.git names.
     assert!(
         stderr.contains("decoy.git: cannot enter its hooks directory"),
