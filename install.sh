@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2317 # functions reached through traps, "$action" and "$target_action"
+# shellcheck disable=SC2317 # functions reached through traps and "$action"
 # install.sh: install git-webhooks and make it the post-receive hook of bare repositories.
 #
 #   ./install.sh [--prefix DIR] [--binary FILE] [--repo PATH]... [--all ROOT]...
@@ -7,12 +7,21 @@
 #
 # Run ./install.sh --help for the details. It never prompts and is safe to run again:
 # a second run with the same arguments changes nothing.
+#
+# Run as root, it handles each repository as the account that owns it: the steps inside a
+# repository run with that account's user and group ids (through setpriv, or runuser), so
+# whatever the repository holds (symbolic links, odd names, a core.hooksPath) can only
+# reach what its owner could write anyway, and every file it creates there belongs to
+# the owner. Repository paths are passed NUL-separated as arguments, never as lines.
 
 set -eu
+unset CDPATH
 
 prog=install.sh
 marker='# git-webhooks-wrapper:'
 saved_suffix=.before-git-webhooks
+hook_name=post-receive
+saved_name=$hook_name$saved_suffix
 
 usage() {
     cat <<'EOF'
@@ -27,7 +36,8 @@ Options:
   --binary FILE     install FILE instead of building with cargo
   --repo PATH       install the hook into the repository at PATH (repeatable)
   --all ROOT        install the hook into every bare repository under ROOT
-                    (searched recursively; repeatable)
+                    (searched recursively, without following symbolic links;
+                    repeatable)
   --uninstall       remove the hook from the --repo/--all repositories instead,
                     restoring whatever post-receive hook was there before
   --remove-binary   with --uninstall: also remove PREFIX/bin/git-webhooks
@@ -38,7 +48,7 @@ Hooks:
   link to PREFIX/bin/git-webhooks.
 
   A repository that already has a different post-receive hook keeps it: the hook
-  is moved to hooks/post-receive.before-git-webhooks and hooks/post-receive
+  is kept as hooks/post-receive.before-git-webhooks and hooks/post-receive
   becomes a small wrapper script that runs that hook first and git-webhooks
   second, each with the full list of updated refs on stdin. The push sees the
   existing hook's exit status. --uninstall moves the original hook back.
@@ -48,6 +58,15 @@ Hooks:
 
   The hooks directory is the one git uses: core.hooksPath when the repository
   sets it, else hooks/ inside the repository.
+
+Running as root:
+  Each repository is handled as the account that owns it (setpriv or runuser
+  switch to its user and group ids), so every file created in it belongs to that
+  account, which can later manage or uninstall the hook itself. As root, a
+  repository is refused when its hooks/ is a symbolic link, when its
+  core.hooksPath leads outside the repository, or when its hooks directory
+  belongs to another account; under --all, symbolic links are not followed and
+  nothing outside ROOT is touched.
 
 Examples:
   ./install.sh                                  # build and install the binary only
@@ -63,17 +82,13 @@ err() { printf '%s: error: %s\n' "$prog" "$*" >&2; }
 die() { err "$*"; exit 1; }
 usage_error() { err "$*"; printf 'Run %s --help for the options.\n' "$prog" >&2; exit 2; }
 
-# Files to remove when the script ends, however it ends: one path a line.
-nl='
-'
-cleanup_files=
-remove_at_exit() { cleanup_files=$cleanup_files$1$nl; }
+# The one private directory this process works in (made with mktemp -d), removed when it
+# ends, however it ends (SIGTERM, SIGINT and SIGHUP included).
+work=
 cleanup() {
-    set -f
-    IFS=$nl
-    for f in $cleanup_files; do
-        rm -f "$f"
-    done
+    if [ -n "$work" ]; then
+        rm -rf -- "$work"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -87,6 +102,457 @@ absolute() {
         *) printf '%s/%s\n' "$(pwd)" "$1" ;;
     esac
 }
+
+# Sets $resolved to the physical path of the directory $1 (symbolic links resolved), or
+# fails. Names may end with newlines, which a bare $(...) would drop.
+resolve() {
+    resolved=$(cd -P -- "$1" 2>/dev/null && pwd -P && echo x) || return 1
+    resolved=${resolved%?x}
+}
+
+# Sets $here to the physical path of the current directory.
+here() {
+    here=$(pwd -P && echo x)
+    here=${here%?x}
+}
+
+my_uid=$(id -u)
+privileged=false
+[ "$my_uid" -eq 0 ] && privileged=true
+
+# Runs this script again in a new shell: /bin/sh -c "$bootstrap" "$prog" "$self_text"
+# ARGS... The text of the script goes along as an argument, so that an account which
+# cannot read the file it came from can still run it.
+# shellcheck disable=SC2016 # expanded by that shell
+bootstrap='gwi_self=$1; shift; eval "$gwi_self"'
+
+# --- Inside one repository, as its owner ---------------------------------------------------
+
+# The wrapper that runs an existing post-receive hook and then git-webhooks; $1 is the
+# installed binary.
+wrapper_text() {
+    quoted_target="'$(printf '%s' "$1" | sed "s/'/'\\\\''/g")'"
+    cat <<EOF
+#!/bin/sh
+$marker runs $saved_name, then git-webhooks.
+# Written by git-webhooks' install.sh; \`install.sh --uninstall\` puts the original back.
+# Both read the full stdin; the push sees the original hook's exit status.
+hooks=\$(dirname "\$0")
+previous=\$hooks/$saved_name
+if ! input=\$(mktemp "\${TMPDIR:-/tmp}/git-webhooks.XXXXXX"); then
+    echo "git-webhooks: cannot create a temporary file; running only $saved_name" >&2
+    if [ -x "\$previous" ]; then exec "\$previous" "\$@"; fi
+    exit 0
+fi
+trap 'rm -f "\$input"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+cat >"\$input"
+status=0
+if [ -x "\$previous" ]; then
+    "\$previous" "\$@" <"\$input" || status=\$?
+fi
+$quoted_target hook <"\$input" || :
+exit \$status
+EOF
+}
+
+is_our_link() {
+    [ -L "$1" ] || return 1
+    l=$(readlink -- "$1") || return 1
+    case $l in
+        git-webhooks | */git-webhooks) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+is_our_wrapper() {
+    [ -f "$1" ] && [ ! -L "$1" ] && head -n 5 -- "$1" 2>/dev/null | grep -q "^$marker"
+}
+
+present() { [ -e "$1" ] || [ -L "$1" ]; }
+
+# Device and inode of $1 itself (not of what a link points to).
+inode_of() { stat -c '%d:%i' -- "$1" 2>/dev/null; }
+
+# Removes the private directories (.git-webhooks.XXXXXX) that runs stopped by a signal at
+# the wrong moment may have left in the directory $1.
+remove_leftovers() {
+    for d in "$1"/.git-webhooks.??????; do
+        if [ -d "$d" ] && [ ! -L "$d" ]; then
+            rm -rf -- "$d"
+        fi
+    done
+}
+
+# The private directory for temporary files, inside the hooks directory (the current
+# directory) so that renames out of it are atomic; made on first use.
+private_dir() {
+    if [ -z "$work" ]; then
+        work=$(mktemp -d .git-webhooks.XXXXXX) || return 1
+        here
+        work=$here/$work
+    fi
+}
+
+# Moves $1 to $2, replacing $2 itself and never moving into $2 when $2 is (or points to)
+# a directory.
+replace() {
+    if mv -f -T -- "$1" "$2" 2>/dev/null; then
+        return 0
+    fi
+    # mv without -T (not GNU): refuse a directory in the way rather than move into it.
+    if [ -d "$2" ]; then
+        return 1
+    fi
+    mv -f -- "$1" "$2"
+}
+
+# Writes the wrapper (for binary $1) as $hook_name, through the private directory.
+write_wrapper() {
+    private_dir || return 1
+    wrapper_text "$1" >"$work/wrapper" || return 1
+    chmod 755 "$work/wrapper" || return 1
+    replace "$work/wrapper" "$hook_name"
+}
+
+# Makes $hook_name a symbolic link to $1, through the private directory.
+write_link() {
+    private_dir || return 1
+    rm -f -- "$work/link"
+    ln -s -- "$1" "$work/link" || return 1
+    replace "$work/link" "$hook_name"
+}
+
+# True when $saved_name is a copy of $hook_name that an interrupted earlier run made
+# (the same file, or the same bytes), so that going on loses nothing.
+saved_is_copy_of_hook() {
+    a=$(inode_of "$hook_name") && b=$(inode_of "$saved_name") && [ "$a" = "$b" ] && return 0
+    [ -f "$hook_name" ] && [ ! -L "$hook_name" ] && [ -f "$saved_name" ] && [ ! -L "$saved_name" ] &&
+        cmp -s -- "$hook_name" "$saved_name"
+}
+
+# Installs the hook in the current directory (the repository's hooks directory, $hd).
+install_here() {
+    target=$1
+    hook=$hd/$hook_name
+    saved=$hd/$saved_name
+    if [ -d "$hook_name" ]; then
+        err "$repo: $hook is a directory; move it away and run $prog again"
+        return 1
+    fi
+    if ! present "$hook_name"; then
+        ln -s -- "$target" "$hook_name" || { err "$repo: cannot create $hook; run as a user that may write to $hd"; return 1; }
+        say "$repo: installed ($hook -> $target)"
+        if present "$saved_name"; then
+            warn "$repo: $saved is left over from an earlier install and is not run; to run it too, move it to $hook (replacing the link) and run $prog again, or delete it"
+        fi
+    elif is_our_link "$hook_name"; then
+        old=$(readlink -- "$hook_name")
+        if [ "$old" = "$target" ]; then
+            say "$repo: already installed ($hook -> $target)"
+        else
+            write_link "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
+            say "$repo: installed ($hook -> $target, was -> $old)"
+        fi
+    elif is_our_wrapper "$hook_name"; then
+        if ! present "$saved_name"; then
+            warn "$repo: $hook runs $saved, which is missing; only git-webhooks runs"
+        fi
+        if wrapper_text "$target" | cmp -s - "$hook_name"; then
+            say "$repo: already installed (chained after the existing hook, kept as $saved)"
+        else
+            write_wrapper "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
+            say "$repo: updated the wrapper $hook (chained after the existing hook, kept as $saved)"
+        fi
+    else
+        # A hook that is not ours: keep it, and run it first from a wrapper.
+        if present "$saved_name"; then
+            if ! saved_is_copy_of_hook; then
+                err "$repo: it has its own post-receive hook, and $saved exists too, so the hook cannot be kept under that name. Nothing was changed; look at both files, move $saved away and run $prog again."
+                return 1
+            fi
+            # An earlier run kept the hook and stopped before writing the wrapper.
+        else
+            [ -x "$hook_name" ] || [ -L "$hook_name" ] || warn "$repo: the existing $hook is not executable, so git does not run it; it is kept as is and stays unrun"
+            # A second name (a hard link, else a copy) keeps the hook in place while the
+            # wrapper is written, so no push in between misses it, and a run stopped at
+            # any point leaves the hook where it was.
+            if ! ln -P -- "$hook_name" "$saved_name" 2>/dev/null; then
+                if ! private_dir || ! cp -P -p -- "$hook_name" "$work/saved" || ! replace "$work/saved" "$saved_name"; then
+                    err "$repo: cannot keep $hook as $saved; run as a user that may write to $hd"
+                    return 1
+                fi
+            fi
+        fi
+        if ! write_wrapper "$target"; then
+            err "$repo: cannot write $hook; run as a user that may write to $hd"
+            return 1
+        fi
+        say "$repo: chained with the existing hook (now $saved, which runs first; then git-webhooks)"
+    fi
+}
+
+# Takes the hook out of the current directory (the hooks directory, $hd).
+uninstall_here() {
+    hook=$hd/$hook_name
+    saved=$hd/$saved_name
+    if ! present "$hook_name"; then
+        say "$repo: not installed, nothing to do"
+        if present "$saved_name"; then
+            warn "$repo: $saved exists but no post-receive runs it; it was left as is (rename it to post-receive to use it again)"
+        fi
+    elif is_our_link "$hook_name"; then
+        rm -f -- "$hook_name" || { err "$repo: cannot remove $hook; run as a user that may write to $hd"; return 1; }
+        say "$repo: removed $hook"
+    elif is_our_wrapper "$hook_name"; then
+        if present "$saved_name"; then
+            replace "$saved_name" "$hook_name" || { err "$repo: cannot move $saved back; run as a user that may write to $hd"; return 1; }
+            say "$repo: restored the previous post-receive hook"
+        else
+            rm -f -- "$hook_name" || { err "$repo: cannot remove $hook; run as a user that may write to $hd"; return 1; }
+            warn "$repo: $saved was missing, so there was no previous hook to restore"
+            say "$repo: removed $hook"
+        fi
+    else
+        say "$repo: $hook is not git-webhooks' hook; left untouched"
+    fi
+}
+
+# One repository, run by its owner (or by the user who ran install.sh when it was not
+# root): --owner-step ACTION KIND PRIVILEGED TARGET SHOWN GITDIR. KIND is repo (named
+# with --repo) or found (found under --all); SHOWN is how messages name it; GITDIR is its
+# physical git directory.
+owner_step() {
+    action=$1 kind=$2 priv=$3 target=$4 repo=$5 gd=$6
+    if $priv; then
+        # The environment of the account that started install.sh is not this one's.
+        unset GIT_DIR GIT_WORK_TREE GIT_COMMON_DIR GIT_INDEX_FILE GIT_OBJECT_DIRECTORY \
+            GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_CONFIG GIT_CONFIG_GLOBAL GIT_CONFIG_PARAMETERS \
+            GIT_CONFIG_COUNT GIT_CEILING_DIRECTORIES XDG_CONFIG_HOME TMPDIR
+    fi
+    # From here on every path is relative to a directory this process is in, so a rename
+    # of anything above it cannot lead it elsewhere.
+    if ! cd -P -- "$gd" 2>/dev/null; then
+        err "$repo: cannot enter $gd as $(id -un 2>/dev/null || id -u)"
+        return 1
+    fi
+    if $priv; then
+        here
+        if [ "$here" != "$gd" ]; then
+            err "$repo: $gd was replaced while $prog ran; nothing was changed, run $prog again"
+            return 1
+        fi
+        if [ "$(stat -c %u .)" != "$(id -u)" ]; then
+            err "$repo: $gd changed owner while $prog ran; nothing was changed, run $prog again"
+            return 1
+        fi
+    fi
+    if ! bare=$(git --git-dir=. rev-parse --is-bare-repository 2>/dev/null); then
+        [ "$kind" = found ] && return 0
+        err "$repo: git cannot read it as a repository (as $(id -un 2>/dev/null || id -u)); see git --git-dir=$gd rev-parse"
+        return 1
+    fi
+    if [ "$bare" != true ]; then
+        # Under --all only bare repositories count (a working tree's .git is left alone).
+        [ "$kind" = found ] && return 0
+        [ "$action" = install ] && warn "$repo is not a bare repository; its hook only runs for pushes into it"
+    fi
+    top=$gd
+    [ "$bare" = true ] || top=${gd%/.git}
+
+    # The hooks directory git uses: core.hooksPath, else hooks/.
+    if hp=$(git --git-dir=. config --get core.hooksPath 2>/dev/null) && [ -n "$hp" ]; then
+        h=$(git --git-dir=. rev-parse --git-path hooks) || { err "$repo: cannot tell where its hooks directory is"; return 1; }
+        case $h in
+            /*) ;;
+            *) h=$top/$h ;; # relative to where hooks run: the repository, or its working tree
+        esac
+        from="core.hooksPath ($hp)"
+    else
+        # Relative to the repository this process is in.
+        h=hooks
+        from=hooks
+        if $priv && [ -L hooks ]; then
+            err "$repo: $gd/hooks is a symbolic link; as root, $prog does not follow it (whoever can change the link could point it at another repository or any directory). Nothing was changed. Make hooks a plain directory of the repository, or run $prog as the repository's owner (without root) to install through the link."
+            return 1
+        fi
+    fi
+    case $h in
+        /*) shown=$h ;;
+        *) shown=$gd/$h ;;
+    esac
+    if [ ! -d "$h" ]; then
+        if [ "$action" = uninstall ]; then
+            say "$repo: not installed, nothing to do"
+            return 0
+        fi
+        if $priv; then
+            # Only ever create it inside the repository.
+            inside=false
+            case $h in
+                hooks | "$top"/*) inside=true ;;
+            esac
+            case /$h/ in
+                */../* | */./*) inside=false ;;
+            esac
+            case $inside in
+                true) ;;
+                *)
+                    err "$repo: its hooks directory, from $from, is $shown, which does not exist and is not inside the repository $top; as root, $prog does not create it. Nothing was changed. Point core.hooksPath at a directory inside the repository, or run $prog as the repository's owner (without root)."
+                    return 1
+                    ;;
+            esac
+        fi
+        mkdir -p -- "$h" || { err "$repo: cannot create $shown"; return 1; }
+    fi
+    if ! cd -P -- "$h" 2>/dev/null; then
+        err "$repo: cannot enter its hooks directory $shown"
+        return 1
+    fi
+    here
+    hd=$here
+    if $priv; then
+        case $hd/ in
+            "$top"/*) ;;
+            *)
+                err "$repo: its hooks directory, from $from, is $hd, outside the repository $top; as root, $prog only installs into hooks directories inside the repository, so that a repository cannot make root write elsewhere. Nothing was changed. Point core.hooksPath at a directory inside the repository, or run $prog as the account that owns $hd (without root)."
+                return 1
+                ;;
+        esac
+        if [ "$(stat -c %u .)" != "$(id -u)" ]; then
+            err "$repo: its hooks directory $hd belongs to another account ($(stat -c %U . 2>/dev/null || stat -c %u .)) than the repository ($(id -un 2>/dev/null || id -u)); as root, $prog does not install there. Nothing was changed. Give it to the repository's owner (chown), or run $prog as the account that owns it."
+            return 1
+        fi
+    fi
+    remove_leftovers .
+    case $action in
+        install) install_here "$target" ;;
+        uninstall) uninstall_here ;;
+    esac
+}
+
+# --- One repository, before switching to its owner -----------------------------------------
+
+# Sets $gd to the git directory of the repository at the absolute path $1 (a bare
+# repository, or a working tree with a .git directory), as a physical path.
+git_dir_of() {
+    resolve "$1" || return 1
+    if [ -f "$resolved/HEAD" ] && [ -d "$resolved/objects" ]; then
+        gd=$resolved
+    elif [ -d "$resolved/.git" ] && [ ! -L "$resolved/.git" ] && [ -f "$resolved/.git/HEAD" ] && [ -d "$resolved/.git/objects" ]; then
+        gd=$resolved/.git
+    elif ! $privileged && d=$(git --git-dir="$resolved/.git" rev-parse --absolute-git-dir 2>/dev/null); then
+        # A working tree whose .git is a file (a linked worktree, a submodule).
+        resolve "$d" && gd=$resolved
+    else
+        return 1
+    fi
+}
+
+# Runs "$@" as the owner (uid $1) of the repository at $2 when this runs as root, and as
+# is otherwise. Sets HOME, USER and LOGNAME to the owner's.
+as_owner() {
+    uid=$1 where=$2
+    shift 2
+    if ! $privileged || [ "$uid" -eq 0 ]; then
+        "$@"
+        return
+    fi
+    if ! entry=$(getent passwd "$uid" 2>/dev/null) || [ -z "$entry" ]; then
+        err "$where belongs to uid $uid, which has no account (getent passwd $uid finds nothing); give it to an account with chown and run $prog again"
+        return 1
+    fi
+    IFS=: read -r name _ _ gid _ home _ <<EOF
+$entry
+EOF
+    [ -d "$home" ] || home=/
+    if command -v setpriv >/dev/null 2>&1; then
+        (cd / && exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- \
+            env HOME="$home" USER="$name" LOGNAME="$name" "$@")
+    elif command -v runuser >/dev/null 2>&1; then
+        (cd / && exec runuser -u "$name" -- env HOME="$home" USER="$name" LOGNAME="$name" "$@")
+    else
+        err "$where: neither setpriv nor runuser is installed, so root cannot act as its owner $name; install util-linux, or run $prog as $name"
+        return 1
+    fi
+}
+
+# --dispatch ACTION KIND ROOT TARGET -- PATH...: checks each path and handles it as its
+# owner. KIND is repo or found; ROOT is the physical --all directory (found paths must
+# stay inside it).
+dispatch() {
+    action=$1 kind=$2 root=$3 target=$4
+    shift 4
+    [ "${1:-}" = -- ] && shift
+    ok=true
+    for p in "$@"; do
+        dispatch_one "$p" || ok=false
+    done
+    $ok
+}
+
+dispatch_one() {
+    p=$1
+    case $kind in
+        found)
+            # find listed it as a directory below ROOT without following links; it must
+            # still be one now, at the same physical place.
+            if [ -L "$p" ]; then
+                err "$p: is now a symbolic link (it was replaced after $root was searched); not followed, nothing was changed there"
+                return 1
+            fi
+            if ! resolve "$p"; then
+                err "$p: is gone (it was removed or renamed after $root was searched); nothing was changed there"
+                return 1
+            fi
+            r=$resolved
+            if [ "$r" != "$p" ]; then
+                err "$p: now leads to $r through a symbolic link; not followed, nothing was changed there"
+                return 1
+            fi
+            case $r in
+                "${root%/}"/* | "$root") ;;
+                *)
+                    err "$p: is outside $root; nothing was changed there"
+                    return 1
+                    ;;
+            esac
+            [ -f "$r/HEAD" ] && [ -d "$r/objects" ] || return 0
+            gd=$r
+            ;;
+        repo)
+            if ! git_dir_of "$p"; then
+                err "$p: not a git repository"
+                return 1
+            fi
+            ;;
+    esac
+    uid=$(stat -c %u -- "$gd") || { err "$p: cannot tell who owns $gd"; return 1; }
+    as_owner "$uid" "$p" /bin/sh -c "$bootstrap" "$prog" "$self_text" --owner-step "$action" "$kind" "$privileged" "$target" "$p" "$gd"
+}
+
+# --- Internal entry points ----------------------------------------------------------------
+
+case ${1:-} in
+    --owner-step | --dispatch)
+        self_text=${gwi_self:?}
+        unset gwi_self
+        step=$1
+        shift
+        case $step in
+            --owner-step) owner_step "$@" ;;
+            --dispatch) dispatch "$@" ;;
+        esac
+        exit
+        ;;
+esac
+
+if [ ! -f "$0" ]; then
+    die "run $prog as a file (sh install.sh …), not from a pipe: it runs itself again for each repository"
+fi
+self_text=$(cat -- "$0") || die "cannot read $0"
 
 # --- Options -------------------------------------------------------------------------------
 
@@ -142,50 +608,11 @@ fi
 if $have_repos && ! command -v git >/dev/null 2>&1; then
     die "git is not on PATH; install git first (the hook is for git repositories)"
 fi
+if $have_repos && $privileged && ! command -v setpriv >/dev/null 2>&1 && ! command -v runuser >/dev/null 2>&1; then
+    die "running as root, $prog handles each repository as its owner with setpriv or runuser, and neither is installed; install util-linux, or run $prog as the account that owns the repositories"
+fi
 
 # --- Repositories --------------------------------------------------------------------------
-
-# The absolute git directory of PATH (a bare repository, or a .git directory; a working
-# tree stands for its .git), or nothing when PATH is not a repository.
-git_dir_of() {
-    if d=$(git --git-dir="$1" rev-parse --absolute-git-dir 2>/dev/null); then
-        printf '%s\n' "$d"
-    elif [ -d "$1/.git" ] && d=$(git --git-dir="$1/.git" rev-parse --absolute-git-dir 2>/dev/null); then
-        printf '%s\n' "$d"
-    else
-        return 1
-    fi
-}
-
-# The hooks directory git uses for the repository at git directory $1.
-hooks_dir_of() {
-    h=$(git --git-dir="$1" rev-parse --git-path hooks) || return 1
-    case $h in
-        /*) ;;
-        *)
-            # A relative core.hooksPath is taken from where hooks run: the repository
-            # itself when it is bare, else its working tree.
-            if [ "$(git --git-dir="$1" rev-parse --is-bare-repository)" = true ]; then
-                h=$1/$h
-            else
-                h=${1%/.git}/$h
-            fi
-            ;;
-    esac
-    printf '%s\n' "${h%/}"
-}
-
-# Prints the bare repositories under ROOT, one per line, into the file $2. Directories
-# inside a repository are not searched.
-find_bare_repos() {
-    find -H "$1" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' -prune -print >"$2.all" || return 1
-    while IFS= read -r d; do
-        if [ "$(git --git-dir="$d" rev-parse --is-bare-repository 2>/dev/null)" = true ]; then
-            printf '%s\n' "$d"
-        fi
-    done <"$2.all" | LC_ALL=C sort >"$2"
-    rm -f "$2.all"
-}
 
 # Calls $1 for each --repo and --all among the arguments that follow, in order, as
 # `$1 --repo PATH` or `$1 --all ROOT`. The other options, and the values of --prefix and
@@ -210,7 +637,13 @@ each_target() {
         fi
         case $opt in
             skip) ;;
-            *) "$target_action" "$opt" "$p" ;;
+            *)
+                case $p in
+                    /*) ;;
+                    *) here; p=$here/$p ;;
+                esac
+                "$target_action" "$opt" "$p"
+                ;;
         esac
     done
 }
@@ -219,7 +652,7 @@ each_target() {
 check_target() {
     case $1 in
         --repo)
-            if ! git_dir_of "$2" >/dev/null; then
+            if ! git_dir_of "$2"; then
                 err "--repo $2: not a git repository. Give the directory of a bare repository (the one holding HEAD, objects/ and refs/), e.g. /srv/git/project.git."
                 bad=true
             fi
@@ -267,23 +700,26 @@ build() {
     binary=$tdir/release/git-webhooks
 }
 
-# Installs $binary as $target through a temporary file in the same directory, so that a
-# hook starting at that moment runs either the old binary or the new one, never a part.
+# Installs $binary as $target through a private temporary directory in the same
+# directory, so that a hook starting at that moment runs either the old binary or the
+# new one, never a part.
 install_binary() {
     if [ -z "$binary" ]; then
         build
     fi
     [ -f "$binary" ] || die "--binary $binary: no such file"
     [ -x "$binary" ] || warn "$binary is not executable; installing it with mode 755 anyway"
-    mkdir -p "$bindir" || die "cannot create $bindir; run as a user that may write there (e.g. with sudo), or choose another --prefix"
-    if [ -f "$target" ] && [ -x "$target" ] && cmp -s "$binary" "$target"; then
+    mkdir -p -- "$bindir" || die "cannot create $bindir; run as a user that may write there (e.g. with sudo), or choose another --prefix"
+    remove_leftovers "$bindir"
+    if [ -f "$target" ] && [ -x "$target" ] && cmp -s -- "$binary" "$target"; then
         say "$target is up to date"
     else
-        tmp=$bindir/.git-webhooks.tmp.$$
-        remove_at_exit "$tmp"
-        cp "$binary" "$tmp" || die "cannot write $tmp; run as a user that may write to $bindir (e.g. with sudo), or choose another --prefix"
-        chmod 755 "$tmp"
-        mv -f "$tmp" "$target" || die "cannot replace $target"
+        work=$(mktemp -d "$bindir/.git-webhooks.XXXXXX") || die "cannot write to $bindir; run as a user that may write there (e.g. with sudo), or choose another --prefix"
+        cp -- "$binary" "$work/git-webhooks" || die "cannot write $work/git-webhooks; run as a user that may write to $bindir (e.g. with sudo), or choose another --prefix"
+        chmod 755 "$work/git-webhooks"
+        mv -f -- "$work/git-webhooks" "$target" || die "cannot replace $target"
+        rm -rf -- "$work"
+        work=
         say "installed $target"
     fi
     if version=$("$target" --version 2>/dev/null); then
@@ -293,190 +729,74 @@ install_binary() {
     fi
 }
 
-# --- Hooks ---------------------------------------------------------------------------------
-
-# $target quoted for the shell.
-quoted_target="'$(printf '%s' "$target" | sed "s/'/'\\\\''/g")'"
-
-# The wrapper that runs an existing post-receive hook and then git-webhooks.
-wrapper_text() {
-    cat <<EOF
-#!/bin/sh
-$marker runs post-receive$saved_suffix, then git-webhooks.
-# Written by git-webhooks' install.sh; \`install.sh --uninstall\` puts the original back.
-# Both read the full stdin; the push sees the original hook's exit status.
-hooks=\$(dirname "\$0")
-previous=\$hooks/post-receive$saved_suffix
-if ! input=\$(mktemp "\${TMPDIR:-/tmp}/git-webhooks.XXXXXX"); then
-    echo "git-webhooks: cannot create a temporary file; running only post-receive$saved_suffix" >&2
-    if [ -x "\$previous" ]; then exec "\$previous" "\$@"; fi
-    exit 0
-fi
-trap 'rm -f "\$input"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cat >"\$input"
-status=0
-if [ -x "\$previous" ]; then
-    "\$previous" "\$@" <"\$input" || status=\$?
-fi
-$quoted_target hook <"\$input" || :
-exit \$status
-EOF
-}
-
-is_our_link() {
-    [ -L "$1" ] || return 1
-    l=$(readlink "$1") || return 1
-    case $l in
-        git-webhooks | */git-webhooks) return 0 ;;
-        *) return 1 ;;
-    esac
-}
-
-is_our_wrapper() {
-    [ -f "$1" ] && [ ! -L "$1" ] && head -n 5 "$1" 2>/dev/null | grep -q "^$marker"
-}
-
-# Writes the wrapper to $1 (through a temporary file beside it).
-write_wrapper() {
-    t=$(dirname "$1")/.post-receive.git-webhooks.tmp.$$
-    remove_at_exit "$t"
-    wrapper_text >"$t" || return 1
-    chmod 755 "$t" || return 1
-    mv -f "$t" "$1"
-}
-
-# Makes $1 a symbolic link to $target (through a temporary link beside it).
-write_link() {
-    t=$(dirname "$1")/.post-receive.git-webhooks.tmp.$$
-    remove_at_exit "$t"
-    rm -f "$t"
-    ln -s "$target" "$t" || return 1
-    mv -f "$t" "$1"
-}
-
-# The git directory, hooks directory and hook paths of the repository at $1.
-locate() {
-    repo=$1
-    gd=$(git_dir_of "$repo") || { err "$repo: not a git repository"; return 1; }
-    hd=$(hooks_dir_of "$gd") || { err "$repo: cannot tell where its hooks directory is"; return 1; }
-    hook=$hd/post-receive
-    saved=$hook$saved_suffix
-    if [ -d "$hook" ]; then
-        err "$repo: $hook is a directory; move it away and run $prog again"
-        return 1
-    fi
-}
-
-install_repo() {
-    locate "$1" || return 1
-    if [ "$(git --git-dir="$gd" rev-parse --is-bare-repository)" != true ]; then
-        warn "$repo is not a bare repository; its hook only runs for pushes into it"
-    fi
-    if [ ! -d "$hd" ]; then
-        mkdir -p "$hd" || { err "$repo: cannot create $hd"; return 1; }
-    fi
-    if [ ! -e "$hook" ] && [ ! -L "$hook" ]; then
-        ln -s "$target" "$hook" || { err "$repo: cannot create $hook; run as a user that may write to $hd"; return 1; }
-        say "$repo: installed ($hook -> $target)"
-        if [ -e "$saved" ] || [ -L "$saved" ]; then
-            warn "$repo: $saved is left over from an earlier install and is not run; to run it too, move it to $hook (replacing the link) and run $prog again, or delete it"
-        fi
-    elif is_our_link "$hook"; then
-        if [ "$(readlink "$hook")" = "$target" ]; then
-            say "$repo: already installed ($hook -> $target)"
-        else
-            old=$(readlink "$hook")
-            write_link "$hook" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
-            say "$repo: installed ($hook -> $target, was -> $old)"
-        fi
-    elif is_our_wrapper "$hook"; then
-        if [ ! -e "$saved" ] && [ ! -L "$saved" ]; then
-            warn "$repo: $hook runs $saved, which is missing; only git-webhooks runs"
-        fi
-        if wrapper_text | cmp -s - "$hook"; then
-            say "$repo: already installed (chained after the existing hook, kept as $saved)"
-        else
-            write_wrapper "$hook" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
-            say "$repo: updated the wrapper $hook (chained after the existing hook, kept as $saved)"
-        fi
-    else
-        # A hook that is not ours: keep it, and run it first from a wrapper.
-        if [ -e "$saved" ] || [ -L "$saved" ]; then
-            err "$repo: it has its own post-receive hook, and $saved exists too, so the hook cannot be kept under that name. Nothing was changed; look at both files, move $saved away and run $prog again."
-            return 1
-        fi
-        [ -x "$hook" ] || [ -L "$hook" ] || warn "$repo: the existing $hook is not executable, so git does not run it; it is kept as is and stays unrun"
-        # A hard link keeps the hook in place while the wrapper is written, so no push in
-        # between misses it; where hard links are not possible, it is renamed.
-        if ! ln -P "$hook" "$saved" 2>/dev/null; then
-            rm -f "$saved"
-            mv "$hook" "$saved" || { err "$repo: cannot rename $hook; run as a user that may write to $hd"; return 1; }
-        fi
-        if ! write_wrapper "$hook"; then
-            [ -e "$hook" ] || mv "$saved" "$hook"
-            err "$repo: cannot write $hook; run as a user that may write to $hd"
-            return 1
-        fi
-        say "$repo: chained with the existing hook (now $saved, which runs first; then git-webhooks)"
-    fi
-}
-
-uninstall_repo() {
-    locate "$1" || return 1
-    if [ ! -e "$hook" ] && [ ! -L "$hook" ]; then
-        say "$repo: not installed, nothing to do"
-        if [ -e "$saved" ] || [ -L "$saved" ]; then
-            warn "$repo: $saved exists but no post-receive runs it; it was left as is (rename it to post-receive to use it again)"
-        fi
-    elif is_our_link "$hook"; then
-        rm -f "$hook" || { err "$repo: cannot remove $hook; run as a user that may write to $hd"; return 1; }
-        say "$repo: removed $hook"
-    elif is_our_wrapper "$hook"; then
-        if [ -e "$saved" ] || [ -L "$saved" ]; then
-            mv -f "$saved" "$hook" || { err "$repo: cannot move $saved back; run as a user that may write to $hd"; return 1; }
-            say "$repo: restored the previous post-receive hook"
-        else
-            rm -f "$hook" || { err "$repo: cannot remove $hook; run as a user that may write to $hd"; return 1; }
-            warn "$repo: $saved was missing, so there was no previous hook to restore"
-            say "$repo: removed $hook"
-        fi
-    else
-        say "$repo: $hook is not git-webhooks' hook; left untouched"
-    fi
+# find's search for the repositories under the physical directory $1, then the action
+# given ("$@"): directories holding HEAD and objects/, without following symbolic links
+# and without looking inside a repository.
+find_repos() {
+    fr_root=$1
+    shift
+    find -P "$fr_root" -type d -exec sh -c 'test -f "$1/HEAD" && test -d "$1/objects"' sh {} ';' -prune "$@"
 }
 
 # Runs $action on the repository of --repo PATH ($1 $2), or on each bare repository
 # found under --all ROOT; sets failed=true when any of that fails.
 act_on_target() {
     case $1 in
-        --repo) "$action" "$2" || failed=true ;;
+        --repo)
+            (kind=repo root= && dispatch_one "$2") </dev/null || failed=true
+            ;;
         --all)
-            if ! find_bare_repos "$2" "$list"; then
-                err "--all $2: could not search it (see find's messages above)"
+            if ! resolve "$2"; then
+                err "--all $2: cannot enter it"
                 failed=true
                 return 0
             fi
-            if [ ! -s "$list" ]; then
+            root=$resolved
+            if [ -z "$(find_repos "$root" -print -quit 2>/dev/null)" ]; then
                 warn "--all $2: no bare repositories found under it"
+                return 0
             fi
-            while IFS= read -r found; do
-                "$action" "$found" </dev/null || failed=true
-            done <"$list"
+            # The repositories go from find to the per-repository steps NUL-separated,
+            # through pipes only (no file that anyone could swap for a link); fd 3
+            # carries the exit statuses of find and xargs.
+            exec 4>&1
+            statuses=$(
+                {
+                    if find_repos "$root" -print0 3>&- 4>&-; then
+                        echo find=0 >&3
+                    else
+                        echo "find=$?" >&3
+                    fi | LC_ALL=C sort -z 3>&- 4>&- | {
+                        if xargs -0 -r /bin/sh -c "$bootstrap" "$prog" "$self_text" \
+                            --dispatch "$action" found "$root" "$target" -- >&4 3>&- 4>&-; then
+                            echo xargs=0 >&3
+                        else
+                            echo "xargs=$?" >&3
+                        fi
+                    }
+                } 3>&1
+            )
+            exec 4>&-
+            case $statuses in
+                *find=0*) ;;
+                *)
+                    err "--all $2: could not search all of it (see find's messages above)"
+                    failed=true
+                    ;;
+            esac
+            case $statuses in
+                *xargs=0*) ;;
+                *) failed=true ;;
+            esac
             ;;
     esac
 }
 
-# Runs $1 (install_repo or uninstall_repo) for every --repo and --all, in order.
+# Runs $1 (install or uninstall) for every --repo and --all, in order.
 each_repo() {
     action=$1
     shift
     failed=false
-    list=$(mktemp "${TMPDIR:-/tmp}/git-webhooks-install.XXXXXX")
-    remove_at_exit "$list"
-    remove_at_exit "$list.all"
     each_target act_on_target "$@"
     ! $failed
 }
@@ -486,11 +806,11 @@ each_repo() {
 status=0
 if $uninstall; then
     if $have_repos; then
-        each_repo uninstall_repo "$@" || status=1
+        each_repo uninstall "$@" || status=1
     fi
     if $remove_binary; then
         if [ -e "$target" ] || [ -L "$target" ]; then
-            rm -f "$target" || die "cannot remove $target; run as a user that may write to $bindir"
+            rm -f -- "$target" || die "cannot remove $target; run as a user that may write to $bindir"
             say "removed $target"
             $have_repos || say "repositories whose post-receive still links to it now send no webhooks; uninstall them with --repo or --all"
         else
@@ -500,7 +820,7 @@ if $uninstall; then
 else
     install_binary
     if $have_repos; then
-        each_repo install_repo "$@" || status=1
+        each_repo install "$@" || status=1
     else
         say "to run it for a repository: $prog --prefix $prefix --binary $target --repo /srv/git/project.git (or --all /srv/git)"
     fi
