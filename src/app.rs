@@ -352,6 +352,9 @@ impl Context {
     }
 
     fn redeliver(&self, dry_run: bool, failed: bool) -> u8 {
+        if let Some(problem) = self.outbox.unreadable() {
+            return fail(&self.out, &problem);
+        }
         if dry_run {
             return if failed {
                 self.list_failed()
@@ -399,9 +402,6 @@ impl Context {
     }
 
     fn list_pending(&self) -> u8 {
-        if let Some(problem) = self.outbox.unreadable() {
-            return fail(&self.out, &problem);
-        }
         let (pushes, _) = self.outbox.recorded_pushes();
         let mut lines: Vec<String> = pushes
             .iter()
@@ -430,9 +430,6 @@ impl Context {
     }
 
     fn list_failed(&self) -> u8 {
-        if let Some(problem) = self.outbox.unreadable() {
-            return fail(&self.out, &problem);
-        }
         let mut lines = Vec::new();
         for hook in self.outbox.hooks_with_failed() {
             let (failed, problems) = self.outbox.failed(&hook);

@@ -241,4 +241,20 @@ fn unreadable_files_and_foreign_repositories_say_what_is_wrong() {
         "{}",
         stderr(&out)
     );
+
+    let outbox = webhooks.join("outbox");
+    std::fs::create_dir(&outbox).unwrap();
+    std::fs::set_permissions(&outbox, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for args in [
+        &["redeliver"][..],
+        &["redeliver", "--dry-run"],
+        &["redeliver", "--dry-run", "--failed"],
+    ] {
+        let out = as_root(&shared, args);
+        assert!(
+            !out.status.success(),
+            "{args:?}: an unreadable outbox is not an empty one"
+        );
+        assert!(stderr(&out).contains("cannot read"), "{args:?}: {}", stderr(&out));
+    }
 }
