@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Flavor, RepositoryInfo};
-use crate::history::{peel_to_commit, History};
-use crate::outbox::{Delivery, Trigger};
-use crate::pusher::Pusher;
+use crate::delivery::outbox::{Delivery, Trigger};
+use crate::git::history::{peel_to_commit, History};
+use crate::git::pusher::Pusher;
+use crate::git::update::{Change, ObjectId, RefKind, RefUpdate};
 use crate::timefmt::rfc3339;
-use crate::update::{Change, ObjectId, RefKind, RefUpdate};
 
 /// The events git-webhooks sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -37,5 +37,5 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::from(!matches!(command, Command::Hook)));
         }
     }
-    ExitCode::from(git_webhooks::app::run(global, command))
+    ExitCode::from(git_webhooks::commands::run(global, command))
 }

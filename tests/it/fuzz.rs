@@ -3,7 +3,7 @@
 
 use git_webhooks::config::Flavor;
 use git_webhooks::event::EventKind;
-use git_webhooks::update::{parse_input, parse_line};
+use git_webhooks::git::update::{parse_input, parse_line};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -137,7 +137,7 @@ fn send_bodies_of_any_shape_never_panic_in_either_flavour() {
         let text = fixed
             .get(i)
             .map_or_else(|| send_body(&mut rng, kind), |t| t.to_string());
-        let Ok(event) = git_webhooks::review::event(kind, &text) else {
+        let Ok(event) = git_webhooks::payload::review::event(kind, &text) else {
             continue;
         };
         accepted += 1;

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::config::{Config, Flavor};
-use crate::outbox::Outbox;
+use crate::delivery::outbox::Outbox;
 
 /// The merged config as text, secrets masked.
 pub fn describe(config: &Config, git_dir: &Path) -> String {

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
+use crate::commands::output::Output;
 use crate::config::Hook;
-use crate::outbox::{Batch, Delivery, Outbox, Trigger};
-use crate::output::Output;
-use crate::record::{self, Record};
-use crate::send::{self, Attempt};
-use crate::{request, store, timefmt};
+use crate::delivery::attempt::{self, Attempt};
+use crate::delivery::log::{self, Record};
+use crate::delivery::outbox::{Batch, Delivery, Outbox, Trigger};
+use crate::delivery::request;
+use crate::delivery::store;
+use crate::timefmt;
 
 /// Attempts per delivery within one run.
 const MAX_ATTEMPTS: u32 = 3;
@@ -193,7 +195,7 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
         report.dropped = unkept.len();
         return finish(report);
     }
-    let agent = send::agent(hook);
+    let agent = attempt::agent(hook);
     if !run.keep {
         let unsent = send_in_order(run, hook, &agent, fresh, &mut report, |_| {});
         report.dropped += unsent.len();
@@ -355,7 +357,7 @@ fn serve_failed(run: &Run, hook: &Hook) -> Report {
             return report;
         }
     };
-    let agent = send::agent(hook);
+    let agent = attempt::agent(hook);
     for (path, mut failed) in failed {
         if report.failure.is_some() {
             report.set_aside += 1;
@@ -418,7 +420,7 @@ fn deliver_one(
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let outcome = send::attempt(agent, &request::build(hook, delivery, unix), timeout);
+        let outcome = attempt::post(agent, &request::build(hook, delivery, unix), timeout);
         log_attempt(run, hook, delivery, &outcome, now.elapsed(), report);
         if run.out.verbose {
             let result = match &outcome {
@@ -438,7 +440,7 @@ fn deliver_one(
                 report.delivered += 1;
                 return Ok(());
             }
-            Attempt::Failed { status, error, .. } if send::refused(status) => {
+            Attempt::Failed { status, error, .. } if attempt::refused(status) => {
                 return Err(Failure {
                     reason: error,
                     status,
@@ -492,10 +494,10 @@ fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, t
         error,
         duration_ms: took.as_millis() as u64,
         trigger: run.trigger,
-        set_aside: run.keep && send::refused(status),
+        set_aside: run.keep && attempt::refused(status),
         problem: None,
     };
-    if let Err(e) = record::append(run.outbox.store(), &record) {
+    if let Err(e) = log::append(run.outbox.store(), &record) {
         if report.problems.len() < 3 {
             report
                 .problems

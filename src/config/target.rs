@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::secret::Secret;
+use crate::config::secret::Secret;
 
 /// Splits `scheme://userinfo@rest`. A password may hold `/`, `?` or `#`, so the userinfo
 /// runs to the last `@`: a URL whose path holds an `@` then shows less, never more.

@@ -5,8 +5,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
 use crate::config::{Flavor, Hook};
-use crate::outbox::Delivery;
-use crate::sign;
+use crate::delivery::outbox::Delivery;
+use crate::delivery::sign;
 
 /// The `User-Agent` we send.
 pub const USER_AGENT: &str = concat!("git-webhooks/", env!("CARGO_PKG_VERSION"));

@@ -7,7 +7,7 @@ use base64::{alphabet, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::secret::Secret;
+use crate::config::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::outbox::Trigger;
-use crate::store::Store;
+use crate::delivery::outbox::Trigger;
+use crate::delivery::store::Store;
 
 /// Past this size the log is moved to `deliveries.log.1` and started again.
 const ROTATE_BYTES: u64 = 16 << 20;

@@ -1,6 +1,6 @@
 //! The outbox: deliveries not yet made, deliveries set aside as failed, hooks backing
 //! off, and pushes whose events are still to be built, kept as files under
-//! `GIT_DIR/webhooks/` (see [`crate::store`]) until they are sent.
+//! `GIT_DIR/webhooks/` (see [`crate::delivery::store`]) until they are sent.
 //!
 //! Files hold the hook's name, never its URL or credentials. One lock file per hook makes
 //! sure only one process sends a hook's deliveries at a time.
@@ -14,8 +14,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::delivery::store::{self, Sharing, Store};
 use crate::event::EventKind;
-use crate::store::{self, Sharing, Store};
 use crate::timefmt;
 
 /// What started a run; shown in the delivery log.

@@ -1,5 +1,10 @@
 //! The commands: each turns settings into work on one repository and an exit code.
 
+pub mod check;
+pub mod demo;
+pub mod listen;
+pub mod output;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,14 +15,14 @@ use git2::Repository;
 
 use crate::cli::{Cli, Command, Global, SendEvent};
 use crate::config::{self, Config, Hook};
-use crate::dispatch;
+use crate::delivery::log;
+use crate::delivery::outbox::{fresh_id, Outbox, Trigger};
+use crate::delivery::store::{self, Sharing};
+use crate::delivery::worker;
 use crate::event::EventKind;
-use crate::outbox::{fresh_id, Outbox, Trigger};
-use crate::output::Output;
-use crate::pusher::{self, Pusher};
-use crate::store::{self, Sharing};
-use crate::update::{self, Change, ObjectId, RefUpdate};
-use crate::{demo, listen, record};
+use crate::git::pusher::{self, Pusher};
+use crate::git::update::{self, Change, ObjectId, RefUpdate};
+use output::Output;
 
 /// How long `redeliver` may take at most, whatever the push budget.
 const REDELIVER_BUDGET: Duration = Duration::from_secs(600);
@@ -287,7 +292,7 @@ impl Context {
                 (h, d)
             })
             .collect();
-        let reports = dispatch::deliver(&self.run(Trigger::Test, config.budget, false), jobs);
+        let reports = worker::deliver(&self.run(Trigger::Test, config.budget, false), jobs);
         self.print_reports(&reports)
     }
 
@@ -323,14 +328,14 @@ impl Context {
         let Some(config) = self.config_or_report() else {
             return 1;
         };
-        print_lines([crate::report::describe(&config, &self.git_dir)]);
-        for line in crate::report::hook_states(&self.outbox) {
+        print_lines([crate::commands::check::describe(&config, &self.git_dir)]);
+        for line in crate::commands::check::hook_states(&self.outbox) {
             self.out.warn(&line);
         }
         if let Some(problem) = crate::event::head_problem(&self.repo) {
             self.out.warn(&problem);
         }
-        let runs = crate::hookfiles::runs_of_git_webhooks(&self.repo);
+        let runs = crate::git::hookfiles::runs_of_git_webhooks(&self.repo);
         if runs.len() > 1 {
             let files: Vec<String> = runs.iter().map(|p| p.display().to_string()).collect();
             self.out.warn(&format!(
@@ -340,7 +345,7 @@ impl Context {
                 runs.len()
             ));
         }
-        for warning in crate::report::warnings(&config) {
+        for warning in crate::commands::check::warnings(&config) {
             self.out.warn(&warning);
         }
         let unavailable: Vec<&String> = config.hooks.iter().flat_map(|h| &h.unavailable).collect();
@@ -394,9 +399,9 @@ impl Context {
         }
         let run = self.run(Trigger::Redeliver, REDELIVER_BUDGET, true);
         let reports = if failed {
-            dispatch::deliver_failed(&run, hooks)
+            worker::deliver_failed(&run, hooks)
         } else {
-            dispatch::deliver(&run, hooks.into_iter().map(|h| (h, Vec::new())).collect())
+            worker::deliver(&run, hooks.into_iter().map(|h| (h, Vec::new())).collect())
         };
         self.print_reports(&reports)
     }
@@ -452,10 +457,10 @@ impl Context {
     }
 
     fn log(&self, n: usize, json: bool) -> u8 {
-        let records = match record::recent(self.outbox.store(), n) {
+        let records = match log::recent(self.outbox.store(), n) {
             Ok(r) => r,
             Err(e) => {
-                let path = record::path(self.outbox.root());
+                let path = log::path(self.outbox.root());
                 return fail(
                     &self.out,
                     &format!("cannot read {}: {}", path.display(), store::describe(&e)),
@@ -465,7 +470,7 @@ impl Context {
         if records.is_empty() {
             self.out.info("no deliveries yet");
         }
-        for line in crate::report::hook_states(&self.outbox) {
+        for line in crate::commands::check::hook_states(&self.outbox) {
             self.out.info(&line);
         }
         let lines = records.iter().map(|r| {
@@ -513,7 +518,7 @@ impl Context {
                 Err(e) => return fail(&self.out, &format!("cannot read {}: {e}", file.display())),
             }
         };
-        let event = match crate::review::event(kind, &text) {
+        let event = match crate::payload::review::event(kind, &text) {
             Ok(e) => e,
             Err(e) => return fail(&self.out, &format!("{}: {e}; nothing was sent", file.display())),
         };
@@ -527,7 +532,7 @@ impl Context {
                 kind.name()
             ));
         }
-        let reports = dispatch::deliver(&self.run(Trigger::Send, config.budget, true), jobs);
+        let reports = worker::deliver(&self.run(Trigger::Send, config.budget, true), jobs);
         self.print_reports(&reports)
     }
 }

@@ -1,6 +1,10 @@
 //! `webhooks.toml`: the schema, its validation, and the merged settings of the
 //! system-wide file and the repository's own.
 
+pub mod glob;
+pub mod secret;
+pub mod target;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,9 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::secret::{Secret, SecretSource};
+use crate::config::target::{Target, UrlTemplate};
 use crate::event::EventKind;
-use crate::secret::{Secret, SecretSource};
-use crate::target::{Target, UrlTemplate};
 
 /// The repository's own config file name, inside the bare repository.
 pub const FILE_NAME: &str = "webhooks.toml";
@@ -141,10 +145,10 @@ impl Hook {
     pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
         self.events.contains(&kind)
             && match kind {
-                EventKind::Push => crate::glob::any(&self.branches, short_name),
-                EventKind::TagPush => crate::glob::any(&self.tags, short_name),
+                EventKind::Push => crate::config::glob::any(&self.branches, short_name),
+                EventKind::TagPush => crate::config::glob::any(&self.tags, short_name),
                 // A merge request is filtered by its target branch.
-                EventKind::MergeRequest => crate::glob::any(&self.branches, short_name),
+                EventKind::MergeRequest => crate::config::glob::any(&self.branches, short_name),
                 _ => true,
             }
     }
@@ -622,7 +626,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         }
     }
     if let (Some(s), true) = (&signing_secret, unavailable.is_empty()) {
-        if let Err(e) = crate::sign::standard_key(s) {
+        if let Err(e) = crate::delivery::sign::standard_key(s) {
             let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
             errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
         }
@@ -700,7 +704,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
                 "headers",
                 format!("hook '{label}': header \"{name}\" is set by git-webhooks and cannot be overridden"),
             ));
-        } else if crate::secret::has_control(value.get_ref()) {
+        } else if crate::config::secret::has_control(value.get_ref()) {
             errors.push(source.error(
                 at,
                 "headers",

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{self, Sender};
 
-use crate::output::Output;
+use crate::commands::output::Output;
 
 /// Bodies larger than this are refused (webhook bodies are a few kilobytes; GitHub caps
 /// its own at 25 MB).

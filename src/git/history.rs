@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use git2::{ObjectType, Oid, Repository};
 
-use crate::update::{Change, ObjectId, RefKind, RefUpdate};
+use crate::git::update::{Change, ObjectId, RefKind, RefUpdate};
 
 /// The commits of one update.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

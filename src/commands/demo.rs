@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::listen::{self, Received};
-use crate::output::Output;
+use crate::commands::listen::{self, Received};
+use crate::commands::output::Output;
 
 /// Runs the demo; 0 when every push delivered its events.
 pub fn run(out: &Output) -> u8 {

@@ -9,7 +9,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::config::Hook;
-use crate::request::Request;
+use crate::delivery::request::Request;
 
 /// How one attempt ended. A 500 answer is an outcome, not an error.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ pub fn agent(hook: &Hook) -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
-        .user_agent(crate::request::USER_AGENT)
+        .user_agent(crate::delivery::request::USER_AGENT)
         .tls_config(tls.build())
         .proxy(proxy_from(|name| std::env::var(name).ok()))
         .build()
@@ -122,7 +122,7 @@ fn proxy(value: &str, no_proxy: &str) -> Option<Proxy> {
 }
 
 /// POSTs `request`, giving up after `timeout` (connecting included).
-pub fn attempt(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
+pub fn post(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
     let mut builder = agent.post(&request.url).config().timeout_global(Some(timeout)).build();
     for (name, value) in &request.headers {
         builder = builder.header(name, value);

@@ -3,16 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app::Context;
+use crate::commands::Context;
 use crate::config::{self, Config, Hook};
-use crate::dispatch::{self, Report, Run};
+use crate::delivery::outbox::{self, fresh_id};
+use crate::delivery::outbox::{Delivery, RecordedPush, Trigger};
+use crate::delivery::store;
+use crate::delivery::worker::{self, Report, Run};
 use crate::event::{BuildError, Builder, Event, EventKind};
-use crate::history::{self, History};
-use crate::outbox::{self, fresh_id};
-use crate::outbox::{Delivery, RecordedPush, Trigger};
-use crate::pusher::{self, Pusher};
-use crate::store;
-use crate::update::{self, RefUpdate};
+use crate::git::history::{self, History};
+use crate::git::pusher::{self, Pusher};
+use crate::git::update::{self, RefUpdate};
 
 impl Context {
     /// The hook and `replay`: events for the updates, delivered within the budget.
@@ -52,7 +52,7 @@ impl Context {
         if jobs.is_empty() {
             return 0;
         }
-        let reports = dispatch::deliver(&self.run(trigger, config.budget, true), jobs);
+        let reports = worker::deliver(&self.run(trigger, config.budget, true), jobs);
         self.print_reports(&reports)
     }
 
@@ -89,13 +89,13 @@ impl Context {
         if !self.for_pusher {
             return self.out.warn(text);
         }
-        let record = crate::record::Record {
+        let record = crate::delivery::log::Record {
             time: crate::timefmt::now_utc(),
             hook: hook.to_string(),
             problem: Some(text.to_string()),
             ..Default::default()
         };
-        if crate::record::append(self.outbox.store(), &record).is_err() {
+        if crate::delivery::log::append(self.outbox.store(), &record).is_err() {
             self.out.warn(text);
         }
     }

@@ -1,0 +1,10 @@
+//! Delivering events: the outbox, the HTTP request and its attempts, the worker that
+//! serves each endpoint, and the delivery log.
+
+pub mod attempt;
+pub mod log;
+pub mod outbox;
+pub mod request;
+pub mod sign;
+pub mod store;
+pub mod worker;

@@ -1,0 +1,3 @@
+//! Payloads: how each flavour renders an event.
+
+pub mod review;
