@@ -1,14 +1,11 @@
-//! Events: their kinds and headers, and the Push Hook / Tag Push Hook bodies built from
-//! ref updates.
+//! Events: what a push did to one branch or tag (or what a review tool reported), as a
+//! type built once from git facts. `payload/` renders it in each flavour.
 
 use std::collections::HashMap;
 
 use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 
-use crate::config::{Config, Flavor, RepositoryInfo};
-use crate::delivery::outbox::{Delivery, Trigger};
 use crate::git::history::{peel_to_commit, History};
 use crate::git::pusher::Pusher;
 use crate::git::update::{Change, ObjectId, RefKind, RefUpdate};
@@ -25,6 +22,14 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Push,
+        EventKind::TagPush,
+        EventKind::Note,
+        EventKind::MergeRequest,
+    ];
+
     /// The event a moved ref makes: branches push events, tags tag push events, others none.
     pub fn for_ref(kind: RefKind) -> Option<EventKind> {
         match kind {
@@ -35,14 +40,8 @@ impl EventKind {
     }
 
     /// Parses a name of the config's `events` list.
-    pub fn from_config(name: &str) -> Option<EventKind> {
-        Some(match name {
-            "push" => EventKind::Push,
-            "tag_push" => EventKind::TagPush,
-            "note" => EventKind::Note,
-            "merge_request" => EventKind::MergeRequest,
-            _ => return None,
-        })
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The name used in config, payloads (`object_kind`) and logs.
@@ -55,7 +54,7 @@ impl EventKind {
         }
     }
 
-    /// The value of the event header, e.g. `Push Hook`.
+    /// The value of the AtomGit and GitLab event headers, e.g. `Push Hook`.
     pub fn header(self) -> &'static str {
         match self {
             EventKind::Push => "Push Hook",
@@ -66,58 +65,81 @@ impl EventKind {
     }
 }
 
-/// One event ready to send: its kind, the ref it is about, and its body.
-#[derive(Clone, Debug)]
+/// What payloads say about the repository: the `[repository]` settings after defaults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RepositoryInfo {
+    pub name: String,
+    pub project_id: u64,
+    pub description: String,
+    pub homepage: String,
+    pub url: String,
+    pub git_http_url: String,
+    pub git_ssh_url: String,
+    pub visibility_level: u32,
+}
+
+/// One listed commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    pub id: String,
+    pub message: String,
+    /// The message's first line.
+    pub title: String,
+    /// The committer date in RFC 3339 with the commit's own offset.
+    pub timestamp: String,
+    pub author_name: String,
+    pub author_email: String,
+}
+
+/// What a push did to one branch or tag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefEvent {
+    /// The old and new ids as the payload shows them (zeros for none).
+    pub before: String,
+    pub after: String,
+    /// The full ref name as text (see [`RefUpdate::name_text`]).
+    pub refname: String,
+    /// The commit the new value peels to; `None` after a deletion.
+    pub checkout_sha: Option<String>,
+    /// An annotated tag's message.
+    pub message: Option<String>,
+    pub pusher: Pusher,
+    pub repository: RepositoryInfo,
+    pub default_branch: String,
+    /// The newest commits of the update, oldest first.
+    pub commits: Vec<Commit>,
+    /// Exactly how many commits the update brings.
+    pub total_commits: usize,
+    /// The update is not a fast-forward.
+    pub forced: bool,
+    /// `git push -o` values.
+    pub push_options: Vec<String>,
+}
+
+/// What an event says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// A push or tag push, built from git.
+    Ref(Box<RefEvent>),
+    /// A note or merge request body made by a review tool, sent as it came, and the
+    /// repository's homepage that commit links start with.
+    Review { body: serde_json::Value, homepage: String },
+}
+
+/// One event: its kind, the ref it is about (for filters and logs), and what it says.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     pub kind: EventKind,
     pub refname: String,
-    pub payload: Value,
-}
-
-impl Event {
-    /// A delivery of this event to `hook`, with the id `id`.
-    pub fn delivery_for(&self, id: String, hook: &crate::config::Hook, homepage: &str, trigger: Trigger) -> Delivery {
-        Delivery::new(
-            id,
-            &hook.name,
-            self.kind,
-            &self.refname,
-            self.body(hook.flavor, homepage),
-            trigger,
-        )
-    }
-
-    /// The exact body bytes for a hook of the given flavour (GitLab links commits at
-    /// `{homepage}/-/commit/{id}`).
-    pub fn body(&self, flavor: Flavor, homepage: &str) -> Vec<u8> {
-        if flavor == Flavor::GitLab {
-            if let Some(commits) = self.payload.get("commits").and_then(Value::as_array) {
-                let mut payload = self.payload.clone();
-                let commits: Vec<Value> = commits
-                    .iter()
-                    .map(|c| {
-                        let mut c = c.clone();
-                        // Only commits as git-webhooks writes them; a body from `send`
-                        // may hold anything and goes out as it came.
-                        let id = c.get("id").and_then(Value::as_str).map(str::to_string);
-                        if let (Some(id), Some(commit)) = (id, c.as_object_mut()) {
-                            commit.insert("url".into(), json!(format!("{homepage}/-/commit/{id}")));
-                        }
-                        c
-                    })
-                    .collect();
-                payload["commits"] = Value::Array(commits);
-                return serde_json::to_vec(&payload).expect("JSON values serialize");
-            }
-        }
-        serde_json::to_vec(&self.payload).expect("JSON values serialize")
-    }
+    pub body: Body,
 }
 
 /// Why an update got no event.
 #[derive(Debug)]
 pub enum BuildError {
+    /// An object the update names is not in the repository.
     UnknownObject(String),
+    /// `git` could not answer; the update can be built later.
     Git(String),
 }
 
@@ -134,30 +156,32 @@ impl std::fmt::Display for BuildError {
 pub struct Builder<'a> {
     repo: &'a Repository,
     history: &'a History<'a>,
-    config: &'a Config,
+    repository: &'a RepositoryInfo,
+    max_commits: usize,
     pusher: &'a Pusher,
-    push_options: Value,
+    push_options: &'a [String],
     default_branch: String,
-    commits: HashMap<String, Value>,
+    commits: HashMap<String, Commit>,
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for the updates of one push.
+    /// A builder for the updates of one push: at most `max_commits` commits listed each.
     pub fn new(
         repo: &'a Repository,
         history: &'a History<'a>,
-        config: &'a Config,
+        repository: &'a RepositoryInfo,
+        max_commits: usize,
         pusher: &'a Pusher,
-        push_options: &[String],
+        push_options: &'a [String],
     ) -> Builder<'a> {
-        let default_branch = default_branch(repo);
         Builder {
             repo,
             history,
-            config,
+            repository,
+            max_commits,
             pusher,
-            push_options: options_object(push_options),
-            default_branch,
+            push_options,
+            default_branch: crate::git::branch::default_branch(repo),
             commits: HashMap::new(),
         }
     }
@@ -184,31 +208,35 @@ impl<'a> Builder<'a> {
             EventKind::Push => {
                 let selection = self
                     .history
-                    .select(update, self.config.max_commits)
+                    .select(update, self.max_commits)
                     .map_err(|e| BuildError::Git(e.0))?;
-                (selection, Value::Null)
+                (selection, None)
             }
-            _ => (
-                Default::default(),
-                update.new_id().map_or(Value::Null, |n| self.tag_message(n)),
-            ),
+            _ => (Default::default(), update.new_id().and_then(|n| self.tag_message(n))),
         };
-        let commits: Vec<Value> = selection
+        let commits = selection
             .newest
             .iter()
             .map(|id| self.commit(id))
             .collect::<Result<_, _>>()?;
-        let mut payload = self.head(kind, update, checkout_sha, message);
-        payload.insert("commits".into(), Value::Array(commits));
-        payload.insert("total_commits_count".into(), json!(selection.total));
-        payload.insert("push_options".into(), self.push_options.clone());
-        if kind == EventKind::Push {
-            payload.insert("forced".into(), json!(selection.forced));
-        }
+        let event = RefEvent {
+            before: update.before_hex(),
+            after: update.after_hex(),
+            refname: update.name_text(),
+            checkout_sha,
+            message,
+            pusher: self.pusher.clone(),
+            repository: self.repository.clone(),
+            default_branch: self.default_branch.clone(),
+            commits,
+            total_commits: selection.total,
+            forced: selection.forced,
+            push_options: self.push_options.to_vec(),
+        };
         Ok(Some(Event {
             kind,
-            refname: update.name_text(),
-            payload: Value::Object(payload),
+            refname: event.refname.clone(),
+            body: Body::Ref(Box::new(event)),
         }))
     }
 
@@ -219,48 +247,13 @@ impl<'a> Builder<'a> {
         self.repo.odb().map(|odb| odb.exists(oid)).unwrap_or(false)
     }
 
-    fn head(
-        &self,
-        kind: EventKind,
-        update: &RefUpdate,
-        checkout_sha: Option<String>,
-        message: Value,
-    ) -> Map<String, Value> {
-        let repo = &self.config.repository;
-        let user = &self.pusher;
-        let fields = json!({
-            "object_kind": kind.name(),
-            "event_name": kind.name(),
-            "before": update.before_hex(),
-            "after": update.after_hex(),
-            "ref": update.name_text(),
-            "checkout_sha": checkout_sha,
-            "message": message,
-            "user_id": user.id,
-            "user_name": user.name,
-            "user_username": user.name,
-            "user_email": user.email,
-            "user_avatar": "",
-            "project_id": repo.project_id,
-            "project": project(repo, &self.default_branch),
-            "repository": repository(repo),
-        });
-        match fields {
-            Value::Object(map) => map,
-            _ => unreachable!("json! of an object literal"),
-        }
+    fn tag_message(&self, id: &ObjectId) -> Option<String> {
+        let oid = Oid::from_str(id.as_str()).ok()?;
+        let tag = self.repo.find_tag(oid).ok()?;
+        Some(String::from_utf8_lossy(tag.message_bytes().unwrap_or_default()).into_owned())
     }
 
-    fn tag_message(&self, id: &ObjectId) -> Value {
-        let tag = Oid::from_str(id.as_str())
-            .ok()
-            .and_then(|oid| self.repo.find_tag(oid).ok());
-        tag.map_or(Value::Null, |t| {
-            json!(String::from_utf8_lossy(t.message_bytes().unwrap_or_default()))
-        })
-    }
-
-    fn commit(&mut self, id: &str) -> Result<Value, BuildError> {
+    fn commit(&mut self, id: &str) -> Result<Commit, BuildError> {
         if let Some(c) = self.commits.get(id) {
             return Ok(c.clone());
         }
@@ -270,122 +263,17 @@ impl<'a> Builder<'a> {
             .find_commit(oid)
             .map_err(|_| BuildError::UnknownObject(id.to_string()))?;
         let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-        let title = message.lines().next().unwrap_or_default().to_string();
         let committed = commit.committer().when();
         let author = commit.author();
-        let value = json!({
-            "id": id,
-            "message": message,
-            "title": title,
-            "timestamp": rfc3339(committed.seconds(), committed.offset_minutes()),
-            "url": format!("{}/commits/{id}", self.config.repository.homepage),
-            "author": {
-                "name": String::from_utf8_lossy(author.name_bytes()),
-                "email": String::from_utf8_lossy(author.email_bytes()),
-            },
-        });
+        let value = Commit {
+            id: id.to_string(),
+            title: message.lines().next().unwrap_or_default().to_string(),
+            message,
+            timestamp: rfc3339(committed.seconds(), committed.offset_minutes()),
+            author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        };
         self.commits.insert(id.to_string(), value.clone());
         Ok(value)
     }
-}
-
-/// The `repository` block of the seed's samples.
-pub fn repository(repo: &RepositoryInfo) -> Value {
-    json!({
-        "name": repo.name,
-        "url": repo.url,
-        "description": repo.description,
-        "homepage": repo.homepage,
-        "git_http_url": repo.git_http_url,
-        "git_ssh_url": repo.git_ssh_url,
-        "visibility_level": repo.visibility_level,
-    })
-}
-
-/// GitLab's `project` block, for consumers that read it instead of `repository`.
-fn project(repo: &RepositoryInfo, default_branch: &str) -> Value {
-    let path = repo
-        .homepage
-        .split_once("://")
-        .map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
-    let path_with_namespace = match path {
-        Some(p) if !p.is_empty() => p.trim_end_matches('/').to_string(),
-        _ => repo.name.clone(),
-    };
-    let namespace = path_with_namespace
-        .rsplit_once('/')
-        .map_or("", |(ns, _)| ns)
-        .to_string();
-    json!({
-        "id": repo.project_id,
-        "name": repo.name,
-        "description": repo.description,
-        "web_url": repo.homepage,
-        "avatar_url": null,
-        "git_ssh_url": repo.git_ssh_url,
-        "git_http_url": repo.git_http_url,
-        "namespace": namespace,
-        "visibility_level": repo.visibility_level,
-        "path_with_namespace": path_with_namespace,
-        "default_branch": default_branch,
-        "homepage": repo.homepage,
-        "url": repo.url,
-        "ssh_url": repo.git_ssh_url,
-        "http_url": repo.git_http_url,
-    })
-}
-
-/// The branch HEAD names, whether or not it exists.
-fn head_branch(repo: &Repository) -> Option<String> {
-    let head = repo.find_reference("HEAD").ok()?;
-    let target = String::from_utf8_lossy(head.symbolic_target_bytes()?).into_owned();
-    target.strip_prefix("refs/heads/").map(str::to_string)
-}
-
-/// The default branch: HEAD's branch when it exists; otherwise the branch a forge would
-/// take (`main`, else `master`, else the first branch by name); HEAD's name (or `main`)
-/// while the repository has no branch at all. HEAD itself is never changed.
-pub fn default_branch(repo: &Repository) -> String {
-    let head = head_branch(repo);
-    let exists = |b: &str| repo.find_reference(&format!("refs/heads/{b}")).is_ok();
-    if let Some(h) = head.as_deref().filter(|h| exists(h)) {
-        return h.to_string();
-    }
-    if let Some(b) = ["main", "master"].into_iter().find(|b| exists(b)) {
-        return b.to_string();
-    }
-    let mut branches: Vec<String> = repo
-        .branches(Some(git2::BranchType::Local))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
-        .collect();
-    branches.sort();
-    branches.into_iter().next().or(head).unwrap_or_else(|| "main".into())
-}
-
-/// What is wrong with HEAD when it names a branch that does not exist while others do.
-pub fn head_problem(repo: &Repository) -> Option<String> {
-    let head = head_branch(repo)?;
-    let chosen = default_branch(repo);
-    (chosen != head).then(|| {
-        format!(
-            "HEAD names the branch '{head}', which does not exist; events use '{chosen}' as the default branch. \
-             To make it the repository's default: git --git-dir={} symbolic-ref HEAD refs/heads/{chosen}",
-            repo.path().display()
-        )
-    })
-}
-
-/// `git push -o` options as an object: `key=value` gives a string, a bare `key` gives true.
-fn options_object(options: &[String]) -> Value {
-    let map: Map<String, Value> = options
-        .iter()
-        .map(|o| match o.split_once('=') {
-            Some((k, v)) => (k.to_string(), json!(v)),
-            None => (o.clone(), json!(true)),
-        })
-        .collect();
-    Value::Object(map)
 }

@@ -1,62 +1,143 @@
-//! The push pipeline: ref updates, checked against the config, become events, events
-//! become deliveries per hook, and what could not be built is recorded for later.
+//! The push pipeline: ref updates, checked against the config, become events; events
+//! become deliveries per endpoint, kept and sent within the budget; what cannot be built
+//! is recorded for later. It returns what happened as data: commands print it.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::commands::Context;
-use crate::config::{self, Config, Hook};
-use crate::delivery::outbox::{self, fresh_id};
-use crate::delivery::outbox::{Delivery, RecordedPush, Trigger};
-use crate::delivery::store;
+use git2::Repository;
+
+use crate::config::{Config, Endpoint};
+use crate::delivery::outbox::{self, Delivery, Outbox, RecordedPush, Trigger};
+use crate::delivery::store::{self, Sharing};
 use crate::delivery::worker::{self, Report, Run};
 use crate::event::{BuildError, Builder, Event, EventKind};
 use crate::git::history::{self, History};
-use crate::git::pusher::{self, Pusher};
+use crate::git::pusher::Pusher;
 use crate::git::update::{self, RefUpdate};
 
-impl Context {
-    /// The hook and `replay`: events for the updates, delivered within the budget.
-    pub(crate) fn push(&self, input: &[u8], trigger: Trigger) -> u8 {
-        let updates = self.parse(input);
-        let config = match self.config_or_report() {
-            Some(c) => c,
-            None => {
-                let why = format!("no events sent until {} is fixed", config::FILE_NAME);
-                self.record_push(&updates, self.tips_before(&updates), &why);
-                return 0;
-            }
-        };
+/// How much a message matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Shown with `--verbose`.
+    Detail,
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something a run has to say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub level: Level,
+    pub text: String,
+    /// It may name server paths or what a config file says: for the administrator, not
+    /// for whoever pushed.
+    pub admin: bool,
+}
+
+/// What a run did: its messages, and one report per endpoint served.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub notes: Vec<Note>,
+    pub reports: Vec<Report>,
+}
+
+impl Outcome {
+    /// Adds a message for everyone.
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.notes.push(Note {
+            level,
+            text: text.into(),
+            admin: false,
+        });
+    }
+
+    /// Adds a message for the administrator only.
+    pub fn tell_admin(&mut self, text: impl Into<String>) {
+        self.notes.push(Note {
+            level: Level::Warning,
+            text: text.into(),
+            admin: true,
+        });
+    }
+
+    /// True when no endpoint failed.
+    pub fn ok(&self) -> bool {
+        self.reports.iter().all(Report::ok)
+    }
+}
+
+/// One repository at work: the repository, its outbox, and when the run began (the
+/// budget counts from then: building events is part of what the pusher waits for).
+pub struct Site {
+    pub repo: Repository,
+    pub outbox: Outbox,
+    pub started: Instant,
+}
+
+impl Site {
+    /// The site of `repo`, whose outbox is shared as its `core.sharedRepository` says.
+    pub fn new(repo: Repository, started: Instant) -> Site {
+        let sharing = repo
+            .config()
+            .ok()
+            .and_then(|c| c.get_string("core.sharedRepository").ok());
+        let outbox = Outbox::new(repo.path(), Sharing::from_git(sharing.as_deref()));
+        Site { repo, outbox, started }
+    }
+
+    /// The repository's git directory.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The hook and `replay`: events for the updates, kept and delivered within the
+    /// budget; earlier recorded pushes go first.
+    pub fn push(
+        &self,
+        config: &Config,
+        updates: Vec<RefUpdate>,
+        trigger: Trigger,
+        pusher: &Pusher,
+        options: &[String],
+    ) -> Outcome {
+        let mut out = Outcome::default();
         for hook in config.hooks.iter().filter(|h| !h.tls_verify) {
-            self.out.warn(&format!(
-                "{}: TLS certificate verification is disabled (tls_verify = false)",
-                hook.name
-            ));
+            out.say(
+                Level::Warning,
+                format!(
+                    "{}: TLS certificate verification is disabled (tls_verify = false)",
+                    hook.name
+                ),
+            );
         }
         // Building must leave half the budget for sending; what is left over is recorded.
         let deadline = self.started + config.budget / 2;
-        self.flush_recorded_pushes(&config, deadline);
+        self.flush_recorded_pushes(config, deadline, &mut out);
         // The state before the push counts every pushed ref, also those no hook wants.
-        let tips = self.tips_before(&updates);
-        let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(&config, u)).collect();
-        let pusher = self.pusher(&config.users);
+        let tips = self.tips_before(&updates, &mut out);
+        let wanted: Vec<RefUpdate> = updates.into_iter().filter(|u| wanted_by_any(config, u)).collect();
         let (events, unbuilt) = self.build_events(
-            &config,
+            config,
             &wanted,
             tips.clone(),
-            &pusher,
-            &pusher::push_options(),
+            (pusher, options),
             Some(deadline),
+            &mut out,
         );
-        self.record_push(&unbuilt, tips, "some events could not be built in time");
-        let jobs = self.jobs(&config, &events, trigger, &|_, _| fresh_id());
-        if jobs.is_empty() {
-            return 0;
+        let why = "some events could not be built in time";
+        self.record(&unbuilt, tips, (pusher, options), why, &mut out);
+        let jobs = self.jobs(config, &events, trigger, &|_, _| outbox::fresh_id());
+        if !jobs.is_empty() {
+            out.reports = worker::deliver(&self.run(trigger, config.budget, true), jobs);
         }
-        let reports = worker::deliver(&self.run(trigger, config.budget, true), jobs);
-        self.print_reports(&reports)
+        out
     }
 
-    pub(crate) fn run(&self, trigger: Trigger, budget: Duration, keep: bool) -> Run<'_> {
+    /// How a run of this site delivers: until `budget` after the start, keeping what
+    /// fails when `keep`.
+    pub fn run(&self, trigger: Trigger, budget: Duration, keep: bool) -> Run<'_> {
         Run {
             outbox: &self.outbox,
             trigger,
@@ -64,45 +145,19 @@ impl Context {
             keep,
             // An operator's command is a request to try now.
             respect_backoff: trigger == Trigger::Push,
-            out: self.out,
-        }
-    }
-
-    pub(crate) fn print_reports(&self, reports: &[Report]) -> u8 {
-        for report in reports {
-            for problem in &report.problems {
-                self.admin_note(&report.hook, problem);
-            }
-            let line = report.line(!self.for_pusher);
-            if report.ok() {
-                self.out.info(&line);
-            } else {
-                self.out.error(&line);
-            }
-        }
-        u8::from(reports.iter().any(|r| !r.ok()))
-    }
-
-    /// Something for the administrator: shown by a command, but kept out of a pusher's
-    /// sight (it may name server paths) and noted in the delivery log instead.
-    pub(crate) fn admin_note(&self, hook: &str, text: &str) {
-        if !self.for_pusher {
-            return self.out.warn(text);
-        }
-        let record = crate::delivery::log::Record {
-            time: crate::timefmt::now_utc(),
-            hook: hook.to_string(),
-            problem: Some(text.to_string()),
-            ..Default::default()
-        };
-        if crate::delivery::log::append(self.outbox.store(), &record).is_err() {
-            self.out.warn(text);
         }
     }
 
     /// Keeps ref updates whose events cannot be built now, with the state before their
-    /// push, for `redeliver` to build and send.
-    fn record_push(&self, updates: &[RefUpdate], tips_before: Vec<String>, why: &str) {
+    /// push, for `redeliver` or the next push to build and send.
+    pub fn record(
+        &self,
+        updates: &[RefUpdate],
+        tips_before: Vec<String>,
+        (pusher, options): (&Pusher, &[String]),
+        why: &str,
+        out: &mut Outcome,
+    ) {
         if updates.is_empty() {
             return;
         }
@@ -110,36 +165,38 @@ impl Context {
             created: crate::timefmt::now_utc(),
             lines: updates.iter().map(RefUpdate::to_line).collect(),
             tips_before,
-            pusher: self.pusher(&Default::default()).name,
-            push_options: pusher::push_options(),
+            pusher: pusher.name.clone(),
+            push_options: options.to_vec(),
         };
-        match self.outbox.put_push(&push) {
-            Ok(_) => self.out.error(&format!(
+        let text = match self.outbox.put_push(&push) {
+            Ok(_) => format!(
                 "{why}: {} ref update(s) kept for `git-webhooks redeliver`",
                 updates.len()
-            )),
-            Err(e) => self
-                .out
-                .error(&format!("{why}, and they could not be kept: {}", store::describe(&e))),
-        }
+            ),
+            Err(e) => format!("{why}, and they could not be kept: {}", store::describe(&e)),
+        };
+        out.say(Level::Error, text);
     }
 
     /// The commit tips before the push of `updates` (see [`history::tips_before`]).
-    pub(crate) fn tips_before(&self, updates: &[RefUpdate]) -> Vec<String> {
+    pub fn tips_before(&self, updates: &[RefUpdate], out: &mut Outcome) -> Vec<String> {
         history::tips_before(&self.repo, updates).unwrap_or_else(|e| {
-            self.out.warn(&format!(
-                "cannot list the repository's refs ({e}); new branches may list commits that were already there"
-            ));
+            out.say(
+                Level::Warning,
+                format!(
+                    "cannot list the repository's refs ({e}); new branches may list commits that were already there"
+                ),
+            );
             Vec::new()
         })
     }
 
     /// Turns recorded pushes into outbox deliveries, oldest first, until `deadline`;
     /// what is not built by then stays recorded. Each delivery's id is derived from the
-    /// recorded push, its ref and the hook, and each batch is named after its first id,
-    /// so that a run that dies half-way and the run that does the work again keep the
+    /// recorded push, its ref and the endpoint, and each batch is named after its first
+    /// id, so that a run that dies half-way and the run that does the work again keep the
     /// same deliveries under the same ids, once.
-    pub(crate) fn flush_recorded_pushes(&self, config: &Config, deadline: Instant) {
+    pub fn flush_recorded_pushes(&self, config: &Config, deadline: Instant, out: &mut Outcome) {
         if !self.outbox.has_recorded_pushes() {
             return;
         }
@@ -148,33 +205,26 @@ impl Context {
         };
         let (pushes, problems) = self.outbox.recorded_pushes();
         for problem in problems {
-            self.admin_note("-", &problem);
+            out.tell_admin(problem);
         }
         for (path, mut push) in pushes {
             if Instant::now() >= deadline {
                 break;
             }
-            let input = push.lines.join(&b'\n');
-            let updates: Vec<RefUpdate> = self
-                .parse(&input)
+            let updates: Vec<RefUpdate> = parse(&push.lines.join(&b'\n'), out)
                 .into_iter()
                 .filter(|u| wanted_by_any(config, u))
                 .collect();
             let pusher = Pusher::named(push.pusher.clone(), &config.users);
-            let (events, unbuilt) = self.build_events(
-                config,
-                &updates,
-                push.tips_before.clone(),
-                &pusher,
-                &push.push_options,
-                Some(deadline),
-            );
+            let tips = push.tips_before.clone();
+            let by = (&pusher, &push.push_options[..]);
+            let (events, unbuilt) = self.build_events(config, &updates, tips, by, Some(deadline), out);
             let key = path
                 .file_name()
                 .map(|n| n.as_encoded_bytes().to_vec())
                 .unwrap_or_default();
-            let id = |event: &Event, hook: &Hook| {
-                outbox::derived_id(&[&key, event.refname.as_bytes(), hook.name.as_bytes()])
+            let id = |event: &Event, endpoint: &Endpoint| {
+                outbox::derived_id(&[&key, event.refname.as_bytes(), endpoint.name.as_bytes()])
             };
             let stem = path
                 .file_stem()
@@ -183,43 +233,43 @@ impl Context {
             let written =
                 self.jobs(config, &events, Trigger::Push, &id)
                     .into_iter()
-                    .try_for_each(|(hook, deliveries)| match deliveries.first() {
+                    .try_for_each(|(endpoint, deliveries)| match deliveries.first() {
                         Some(first) => self
                             .outbox
-                            .put_as(&hook.name, &format!("{stem}-{}.json", first.id), &deliveries)
+                            .put_as(&endpoint.name, &format!("{stem}-{}.json", first.id), &deliveries)
                             .map(drop),
                         None => Ok(()),
                     });
             push.lines = unbuilt.iter().map(RefUpdate::to_line).collect();
-            let settled = written.and_then(|()| self.outbox.settle_push(&path, &push));
-            if let Err(e) = settled {
-                self.admin_note(
-                    "-",
-                    &format!("{} stays recorded: {}", path.display(), store::describe(&e)),
-                );
+            if let Err(e) = written.and_then(|()| self.outbox.settle_push(&path, &push)) {
+                out.tell_admin(format!("{} stays recorded: {}", path.display(), store::describe(&e)));
             }
             if !unbuilt.is_empty() {
-                self.out.warn(&format!(
-                    "{} ref update(s) of an earlier push stay recorded: their events could not be built in time",
-                    unbuilt.len()
-                ));
+                out.say(
+                    Level::Warning,
+                    format!(
+                        "{} ref update(s) of an earlier push stay recorded: their events could not be built in time",
+                        unbuilt.len()
+                    ),
+                );
             }
         }
     }
 
     /// The events of `updates`, given the commit tips before their push. Updates that
     /// could not be built (git failed, or `deadline` passed) come back to be recorded.
-    pub(crate) fn build_events(
+    pub fn build_events(
         &self,
         config: &Config,
         updates: &[RefUpdate],
         tips: Vec<String>,
-        pusher: &Pusher,
-        options: &[String],
+        (pusher, options): (&Pusher, &[String]),
         deadline: Option<Instant>,
+        out: &mut Outcome,
     ) -> (Vec<Event>, Vec<RefUpdate>) {
-        let history = History::new(&self.repo, &self.git_dir, tips);
-        let mut builder = Builder::new(&self.repo, &history, config, pusher, options);
+        let history = History::new(&self.repo, self.git_dir(), tips);
+        let repository = &config.repository;
+        let mut builder = Builder::new(&self.repo, &history, repository, config.max_commits, pusher, options);
         let mut events = Vec::new();
         let mut unbuilt = Vec::new();
         for (i, update) in updates.iter().enumerate() {
@@ -227,25 +277,23 @@ impl Context {
                 unbuilt.extend_from_slice(&updates[i..]);
                 break;
             }
+            let name = update.name_text();
             match builder.build(update) {
                 Ok(Some(event)) => {
-                    let total = &event.payload["total_commits_count"];
-                    self.out.detail(&format!(
-                        "{}: {} event, {total} commit(s)",
-                        event.refname,
-                        event.kind.name()
-                    ));
+                    let commits = match &event.body {
+                        crate::event::Body::Ref(e) => e.total_commits,
+                        crate::event::Body::Review { .. } => 0,
+                    };
+                    out.say(Level::Detail, format!("{name}: {} event, {commits} commit(s)", event.kind.name()));
                     events.push(event);
                 }
-                Ok(None) => self
-                    .out
-                    .detail(&format!("{}: not a branch or tag, no event", update.name_text())),
-                Err(BuildError::UnknownObject(id)) => self.out.error(&format!(
-                    "{}: object {id} is not in the repository; no event for this ref",
-                    update.name_text()
-                )),
+                Ok(None) => out.say(Level::Detail, format!("{name}: not a branch or tag, no event")),
+                Err(BuildError::UnknownObject(id)) => out.say(
+                    Level::Error,
+                    format!("{name}: object {id} is not in the repository; no event for this ref"),
+                ),
                 Err(BuildError::Git(e)) => {
-                    self.out.error(&format!("{}: {e}", update.name_text()));
+                    out.say(Level::Error, format!("{name}: {e}"));
                     unbuilt.push(update.clone());
                 }
             }
@@ -253,31 +301,47 @@ impl Context {
         (events, unbuilt)
     }
 
-    /// For each hook, the deliveries of the events it wants; hooks with a backlog come
-    /// along with none, so that their backlog goes out.
-    pub(crate) fn jobs<'c>(
+    /// For each endpoint, the deliveries of the events it wants, each with the id `id`
+    /// gives it; endpoints with a backlog come along with none, so that their backlog
+    /// goes out.
+    pub fn jobs<'c>(
         &self,
         config: &'c Config,
         events: &[Event],
         trigger: Trigger,
-        id: &dyn Fn(&Event, &Hook) -> String,
-    ) -> Vec<(&'c Hook, Vec<Delivery>)> {
+        id: &dyn Fn(&Event, &Endpoint) -> String,
+    ) -> Vec<(&'c Endpoint, Vec<Delivery>)> {
         let backlog = self.outbox.hooks_with_pending();
         config
             .hooks
             .iter()
-            .map(|hook| {
-                let homepage = &config.repository.homepage;
+            .map(|endpoint| {
                 let deliveries: Vec<Delivery> = events
                     .iter()
-                    .filter(|e| hook.wants(e.kind, update::short_name(&e.refname)))
-                    .map(|e| e.delivery_for(id(e, hook), hook, homepage, trigger))
+                    .filter(|e| endpoint.wants(e.kind, update::short_name(&e.refname)))
+                    .map(|e| delivery(id(e, endpoint), endpoint, e, trigger))
                     .collect();
-                (hook, deliveries)
+                (endpoint, deliveries)
             })
-            .filter(|(hook, deliveries)| !deliveries.is_empty() || backlog.contains(&hook.name))
+            .filter(|(endpoint, deliveries)| !deliveries.is_empty() || backlog.contains(&endpoint.name))
             .collect()
     }
+}
+
+/// The delivery of `event` to `endpoint`, rendered in its flavour.
+pub fn delivery(id: String, endpoint: &Endpoint, event: &Event, trigger: Trigger) -> Delivery {
+    let body = endpoint.flavor.render(event);
+    Delivery::new(id, &endpoint.name, event.kind, &event.refname, body, trigger)
+}
+
+/// The good updates of post-receive input; each bad line becomes an error message.
+pub fn parse(input: &[u8], out: &mut Outcome) -> Vec<RefUpdate> {
+    let (updates, bad) = update::parse_input(input);
+    for (line, text, error) in bad {
+        let shown: String = text.chars().take(120).collect();
+        out.say(Level::Error, format!("stdin line {line} skipped: {error}: {shown:?}"));
+    }
+    updates
 }
 
 fn wanted_by_any(config: &Config, update: &RefUpdate) -> bool {

@@ -5,8 +5,10 @@ use std::fmt::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::config::{Config, Flavor};
+use super::Context;
+use crate::config::Config;
 use crate::delivery::outbox::Outbox;
+use crate::payload::Flavor;
 
 /// The merged config as text, secrets masked.
 pub fn describe(config: &Config, git_dir: &Path) -> String {
@@ -136,4 +138,37 @@ pub fn hook_states(outbox: &Outbox) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// `check`: the merged config, secrets masked, and what is worth a look.
+pub(super) fn run(ctx: &Context) -> u8 {
+    let Some(config) = ctx.config() else {
+        return 1;
+    };
+    super::print_lines([describe(&config, ctx.site.git_dir())]);
+    for line in hook_states(&ctx.site.outbox) {
+        ctx.out.warn(&line);
+    }
+    if let Some(problem) = crate::git::branch::head_problem(&ctx.site.repo) {
+        ctx.out.warn(&problem);
+    }
+    let runs = crate::git::hookfiles::runs_of_git_webhooks(&ctx.site.repo);
+    if runs.len() > 1 {
+        let files: Vec<String> = runs.iter().map(|p| p.display().to_string()).collect();
+        ctx.out.warn(&format!(
+            "the repository's hooks run git-webhooks {} times per push ({}): receivers get every event {} times, under different ids; keep one of them (see \"gitolite\" and \"Install\" in docs/setup.md)",
+            runs.len(),
+            files.join(", "),
+            runs.len()
+        ));
+    }
+    for warning in warnings(&config) {
+        ctx.out.warn(&warning);
+    }
+    let unavailable: Vec<&String> = config.hooks.iter().flat_map(|h| &h.unavailable).collect();
+    for reason in &unavailable {
+        ctx.out
+            .error(&format!("{reason}; the hook's events are kept until it can be read"));
+    }
+    u8::from(!unavailable.is_empty())
 }

@@ -13,9 +13,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::secret::{Secret, SecretSource};
+use crate::config::secret::{Secret, SecretSource, SigningKey};
 use crate::config::target::{Target, UrlTemplate};
-use crate::event::EventKind;
+use crate::event::{EventKind, RepositoryInfo};
+use crate::git::pusher::User;
+use crate::payload::Flavor;
 
 /// The repository's own config file name, inside the bare repository.
 pub const FILE_NAME: &str = "webhooks.toml";
@@ -107,23 +109,17 @@ struct RawHook {
     tls_verify: Option<bool>,
 }
 
-/// Which family of headers and URLs a hook speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavor {
-    AtomGit,
-    GitLab,
-}
-
-/// One `[[hook]]`, validated, with its secrets read.
+/// One `[[hook]]` of the config: an endpoint that events are delivered to, validated,
+/// with its secrets read. ("Hook" stays the word of the config file and of messages.)
 #[derive(Debug)]
-pub struct Hook {
+pub struct Endpoint {
     pub name: String,
     pub url: UrlTemplate,
     pub target: Target,
     pub events: Vec<EventKind>,
     pub token: Option<Secret>,
     pub secret: Option<Secret>,
-    pub signing_secret: Option<Secret>,
+    pub signing_key: Option<SigningKey>,
     pub timeout: Duration,
     pub flavor: Flavor,
     pub branches: Vec<String>,
@@ -140,7 +136,7 @@ pub struct Hook {
     pub unavailable: Vec<String>,
 }
 
-impl Hook {
+impl Endpoint {
     /// True when this hook takes `kind` events for the branch or tag `short_name`.
     pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
         self.events.contains(&kind)
@@ -154,26 +150,6 @@ impl Hook {
     }
 }
 
-/// The `[repository]` block after defaults and templates.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RepositoryInfo {
-    pub name: String,
-    pub project_id: u64,
-    pub description: String,
-    pub homepage: String,
-    pub url: String,
-    pub git_http_url: String,
-    pub git_ssh_url: String,
-    pub visibility_level: u32,
-}
-
-/// A `[users.NAME]` entry.
-#[derive(Clone, Debug, Default)]
-pub struct User {
-    pub email: String,
-    pub id: u64,
-}
-
 /// The merged settings that a run works with.
 #[derive(Debug)]
 pub struct Config {
@@ -181,7 +157,7 @@ pub struct Config {
     pub users: BTreeMap<String, User>,
     pub max_commits: usize,
     pub budget: Duration,
-    pub hooks: Vec<Hook>,
+    pub hooks: Vec<Endpoint>,
     /// Problems worth a word that do not stop anything.
     pub warnings: Vec<String>,
     /// The files read, system-wide first.
@@ -477,7 +453,7 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
                 match &raw_hook.name {
                     Some(name) => {
                         let before = hooks.len();
-                        hooks.retain(|h: &Hook| h.name != *name.get_ref());
+                        hooks.retain(|h: &Endpoint| h.name != *name.get_ref());
                         if hooks.len() == before {
                             warnings.push(format!(
                                 "{}:{}: `enabled = false` names '{}', but no earlier file defines a hook of that name",
@@ -549,26 +525,10 @@ fn template_path(abs: &Path, root: Option<&str>, name: &str) -> String {
     }
 }
 
-const EVENT_NAMES: &str = "push, tag_push, note, merge_request";
-
-/// Header names that the hook sets itself and a `headers` entry may not replace.
-const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "host",
-    "user-agent",
-    "x-atomgit-event",
-    "x-atomgit-token",
-    "x-atomgit-delivery",
-    "x-gitlab-event",
-    "x-gitlab-token",
-    "x-gitlab-event-uuid",
-    "idempotency-key",
-    "x-hub-signature-256",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
+/// A list of names for an error message: `"a", "b"`.
+fn quoted(names: impl Iterator<Item = &'static str>) -> String {
+    names.map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
 
 fn is_token(name: &str) -> bool {
     !name.is_empty()
@@ -577,7 +537,7 @@ fn is_token(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Hook, Vec<ConfigError>> {
+fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Endpoint, Vec<ConfigError>> {
     let Some(raw_url) = &raw.url else {
         let name = raw
             .name
@@ -625,12 +585,17 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             variables.insert(key.clone(), s);
         }
     }
-    if let (Some(s), true) = (&signing_secret, unavailable.is_empty()) {
-        if let Err(e) = crate::delivery::sign::standard_key(s) {
-            let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
-            errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
-        }
-    }
+    let signing_key = match (&signing_secret, unavailable.is_empty()) {
+        (Some(s), true) => match SigningKey::from_secret(s) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                let at = raw.signing_secret.as_ref().map_or(url_at, |v| v.span().start);
+                errors.push(source.error(at, "signing_secret", format!("hook '{label}': {e}")));
+                None
+            }
+        },
+        _ => None,
+    };
 
     let url = UrlTemplate::new(raw_url.get_ref().clone(), variables);
     let target = match url.resolve() {
@@ -653,12 +618,13 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
         None => vec![EventKind::Push, EventKind::TagPush],
         Some(list) => list
             .iter()
-            .filter_map(|e| match EventKind::from_config(e.get_ref()) {
+            .filter_map(|e| match EventKind::from_name(e.get_ref()) {
                 Some(k) => Some(k),
                 None => {
                     let msg = format!(
-                        "hook '{label}': unknown event \"{}\"; known: {EVENT_NAMES}",
-                        e.get_ref()
+                        "hook '{label}': unknown event \"{}\"; known: {}",
+                        e.get_ref(),
+                        quoted(EventKind::ALL.into_iter().map(EventKind::name))
                     );
                     errors.push(source.error(e.span().start, "events", msg));
                     None
@@ -677,17 +643,14 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
             Duration::from_secs(10)
         }),
     };
-    let flavor = match raw.flavor.as_ref().map(|f| (f.get_ref().as_str(), f.span().start)) {
-        None | Some(("atomgit", _)) => Flavor::AtomGit,
-        Some(("gitlab", _)) => Flavor::GitLab,
-        Some((other, at)) => {
-            errors.push(source.error(
-                at,
-                "flavor",
-                format!("hook '{label}': unknown flavor \"{other}\"; use \"atomgit\" or \"gitlab\""),
-            ));
+    let flavor = match raw.flavor.as_ref() {
+        None => Flavor::AtomGit,
+        Some(f) => Flavor::from_name(f.get_ref()).unwrap_or_else(|| {
+            let known = quoted(Flavor::ALL.into_iter().map(Flavor::name));
+            let message = format!("hook '{label}': unknown flavor \"{}\"; use one of {known}", f.get_ref());
+            errors.push(source.error(f.span().start, "flavor", message));
             Flavor::AtomGit
-        }
+        }),
     };
     let mut headers = Vec::new();
     for (name, value) in &raw.headers {
@@ -698,7 +661,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
                 "headers",
                 format!("hook '{label}': {name:?} is not a valid HTTP header name"),
             ));
-        } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        } else if crate::payload::reserved_headers().any(|r| r.eq_ignore_ascii_case(name)) {
             errors.push(source.error(
                 at,
                 "headers",
@@ -745,14 +708,14 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
     };
     let unavailable = unavailable.iter().map(ConfigError::to_string).collect();
     let name = raw.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_default();
-    Ok(Hook {
+    Ok(Endpoint {
         name,
         url,
         target,
         events,
         token,
         secret: hmac_secret,
-        signing_secret,
+        signing_key,
         timeout,
         flavor,
         branches: raw.branches.clone().unwrap_or_default(),
@@ -770,7 +733,7 @@ fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -> Result<Ho
 /// Gives a file's unnamed hooks their URL's host, numbered when a host serves several or
 /// the name is `taken` by an earlier file; two hooks of one file with the same explicit
 /// name are an error, since the outbox keys deliveries by name.
-fn name_hooks(hooks: &mut [Hook], taken: &[String], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
+fn name_hooks(hooks: &mut [Endpoint], taken: &[String], errors: &mut Vec<ConfigError>, warnings: &mut Vec<String>) {
     let mut explicit: Vec<String> = hooks
         .iter()
         .filter(|h| !h.name.is_empty())

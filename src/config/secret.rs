@@ -4,6 +4,9 @@
 use std::fmt;
 use std::path::Path;
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
@@ -153,6 +156,42 @@ pub fn has_control(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_control())
 }
 
+/// Base64 with or without its trailing `=` padding: the reference implementations
+/// accept secrets either way.
+const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The key bytes of a Standard Webhooks secret; `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    /// Decodes `whsec_<base64>` (padded or not; the prefix may be left out).
+    pub fn from_secret(secret: &Secret) -> Result<SigningKey, String> {
+        let text = secret.expose();
+        let encoded = text.strip_prefix("whsec_").unwrap_or(text);
+        BASE64_ANY_PADDING
+            .decode(encoded)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(SigningKey)
+            .ok_or_else(|| "must be \"whsec_\" followed by base64 (as Standard Webhooks secrets are)".to_string())
+    }
+
+    /// The key bytes, for the one place that signs with them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +251,19 @@ mod tests {
             env: "GW_SURELY_UNSET_VAR".into(),
         });
         assert!(src.resolve(Path::new(".")).unwrap_err().contains("GW_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn unpadded_signing_secrets_decode_like_padded_ones() {
+        let padded = SigningKey::from_secret(&Secret::new("whsec_c2l4dGVlbiBieXRlIGtleQ==")).unwrap();
+        let unpadded = SigningKey::from_secret(&Secret::new("whsec_c2l4dGVlbiBieXRlIGtleQ")).unwrap();
+        assert_eq!(padded.expose(), b"sixteen byte key");
+        assert_eq!(unpadded, padded);
+        assert_eq!(format!("{padded:?}"), "[redacted]");
+    }
+
+    #[test]
+    fn bad_signing_secrets_are_refused() {
+        assert!(SigningKey::from_secret(&Secret::new("whsec_!!!")).is_err());
     }
 }

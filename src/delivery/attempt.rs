@@ -8,21 +8,48 @@ use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
-use crate::config::Hook;
+use crate::config::Endpoint;
 use crate::delivery::request::Request;
 
 /// How one attempt ended. A 500 answer is an outcome, not an error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
-    Delivered {
-        status: u16,
-    },
-    Failed {
-        status: Option<u16>,
-        error: String,
-        retry: bool,
-        retry_after: Option<Duration>,
-    },
+    Delivered { status: u16 },
+    Failed(Failure),
+}
+
+/// Why a delivery did not go through, and what that means for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub status: Option<u16>,
+    /// A short reason, never holding the URL or a secret.
+    pub reason: String,
+    pub kind: FailureKind,
+}
+
+/// What to do about a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// It may pass (connection refused, timeout, `408`, `425`, `429`, `5xx`): retry
+    /// within the run, then keep the delivery in line and back off.
+    Transient { retry_after: Option<Duration> },
+    /// It will not pass by retrying now (a redirect, a refused certificate): keep the
+    /// delivery in line without retrying.
+    Stuck,
+    /// The receiver refused this event (any other `4xx`): set it aside as failed and go
+    /// on with the next.
+    Refused,
+}
+
+impl FailureKind {
+    /// What an HTTP answer that is not a success means.
+    pub fn of_status(status: u16, retry_after: Option<Duration>) -> FailureKind {
+        match status {
+            408 | 425 | 429 | 500..=599 => FailureKind::Transient { retry_after },
+            400..=499 => FailureKind::Refused,
+            _ => FailureKind::Stuck,
+        }
+    }
 }
 
 /// The system's trust store, read once.
@@ -39,7 +66,7 @@ fn system_roots() -> &'static Vec<Certificate<'static>> {
 
 /// An agent for one hook: its trust roots, keep-alive across its deliveries, redirects
 /// returned as answers instead of followed, proxies from the environment.
-pub fn agent(hook: &Hook) -> Agent {
+pub fn agent(hook: &Endpoint) -> Agent {
     let mut tls = TlsConfig::builder().disable_verification(!hook.tls_verify);
     if hook.target.https {
         let mut roots = system_roots().clone();
@@ -138,46 +165,32 @@ pub fn post(agent: &Agent, request: &Request, timeout: Duration) -> Attempt {
                 .map(Duration::from_secs);
             // Reading the answer lets the connection be reused for the next event.
             let _ = std::io::copy(&mut response.body_mut().as_reader().take(1 << 20), &mut std::io::sink());
+            let reason = match status {
+                300..=399 => format!("HTTP {status} redirect (not followed; point the hook at the final URL)"),
+                _ => format!("HTTP {status}"),
+            };
             match status {
                 200..=299 => Attempt::Delivered { status },
-                300..=399 => Attempt::Failed {
+                _ => Attempt::Failed(Failure {
                     status: Some(status),
-                    error: format!("HTTP {status} redirect (not followed; point the hook at the final URL)"),
-                    retry: false,
-                    retry_after: None,
-                },
-                408 | 425 | 429 | 500..=599 => Attempt::Failed {
-                    status: Some(status),
-                    error: format!("HTTP {status}"),
-                    retry: true,
-                    retry_after,
-                },
-                _ => Attempt::Failed {
-                    status: Some(status),
-                    error: format!("HTTP {status}"),
-                    retry: false,
-                    retry_after: None,
-                },
+                    reason,
+                    kind: FailureKind::of_status(status, retry_after),
+                }),
             }
         }
         Err(e) => {
-            let error = describe(&e);
             // A refused certificate stays refused: retrying only costs the pusher time.
-            let retry = !error.contains("certificate");
-            Attempt::Failed {
+            let (reason, kind) = match certificate_problem(&e) {
+                Some(problem) => (certificate_hint(problem), FailureKind::Stuck),
+                None => (describe(&e), FailureKind::Transient { retry_after: None }),
+            };
+            Attempt::Failed(Failure {
                 status: None,
-                error,
-                retry,
-                retry_after: None,
-            }
+                reason,
+                kind,
+            })
         }
     }
-}
-
-/// True for an answer that retrying will not change: a 4xx other than 408 (timeout),
-/// 425 (too early) and 429 (too many requests).
-pub fn refused(status: Option<u16>) -> bool {
-    status.is_some_and(|s| (400..500).contains(&s) && !matches!(s, 408 | 425 | 429))
 }
 
 /// A short reason for a transport error, made from its kind only: ureq's own texts may
@@ -193,13 +206,8 @@ fn describe(error: &ureq::Error) -> String {
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
             _ if e.to_string().contains("failed to lookup address") => "host not found".into(),
-            // rustls's errors reach here wrapped; they name the certificate problem (and at
-            // most the host), never the URL.
-            _ if tls_problem(e) => certificate_hint(format!("I/O error: {e}")),
             kind => format!("I/O error: {kind}"),
         },
-        // rustls names the certificate problem (and at most the host), never the URL.
-        E::Rustls(e) => certificate_hint(e.to_string()),
         E::Tls(text) => format!("TLS error: {text}"),
         E::Pem(_) => "TLS error: unreadable certificate".into(),
         E::BadUri(_) | E::Http(_) => "the url cannot be requested".into(),
@@ -209,6 +217,17 @@ fn describe(error: &ureq::Error) -> String {
         E::InvalidProxyUrl => "the proxy's URL is not valid".into(),
         E::ConnectProxyFailed(_) => "the proxy refused to connect to the receiver".into(),
         _ => "the request failed".into(),
+    }
+}
+
+/// rustls's refusal of the connection, as text; it names the certificate problem (and
+/// at most the host), never the URL.
+fn certificate_problem(error: &ureq::Error) -> Option<String> {
+    match error {
+        ureq::Error::Rustls(e) => Some(e.to_string()),
+        // rustls's errors reach here wrapped in I/O errors.
+        ureq::Error::Io(e) if tls_problem(e) => Some(format!("I/O error: {e}")),
+        _ => None,
     }
 }
 

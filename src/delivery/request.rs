@@ -4,9 +4,10 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-use crate::config::{Flavor, Hook};
+use crate::config::Endpoint;
 use crate::delivery::outbox::Delivery;
 use crate::delivery::sign;
+use crate::payload::header;
 
 /// The `User-Agent` we send.
 pub const USER_AGENT: &str = concat!("git-webhooks/", env!("CARGO_PKG_VERSION"));
@@ -18,46 +19,36 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
-/// Builds the request for `delivery` to `hook`, signed at `now` (seconds since the epoch).
-pub fn build(hook: &Hook, delivery: &Delivery, now: u64) -> Request {
+/// Builds the request for `delivery` to `endpoint`, signed at `now` (seconds since the
+/// epoch).
+pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
     let body = delivery.body.as_bytes().to_vec();
     let mut headers: Vec<(String, String)> = vec![
-        ("Content-Type".into(), "application/json".into()),
-        ("User-Agent".into(), USER_AGENT.into()),
-        ("Idempotency-Key".into(), delivery.id.clone()),
+        (header::CONTENT_TYPE.into(), "application/json".into()),
+        (header::USER_AGENT.into(), USER_AGENT.into()),
+        (header::IDEMPOTENCY_KEY.into(), delivery.id.clone()),
     ];
-    let header = delivery.event.header().to_string();
-    let token = hook.token.as_ref().map(|t| t.expose().to_string());
-    match hook.flavor {
-        Flavor::AtomGit => {
-            headers.push(("X-AtomGit-Event".into(), header));
-            headers.push(("X-AtomGit-Delivery".into(), delivery.id.clone()));
-            headers.extend(token.map(|t| ("X-AtomGit-Token".into(), t)));
-        }
-        Flavor::GitLab => {
-            headers.push(("X-Gitlab-Event".into(), header));
-            headers.push(("X-Gitlab-Event-UUID".into(), delivery.id.clone()));
-            headers.extend(token.map(|t| ("X-Gitlab-Token".into(), t)));
-        }
-    }
-    if let Some((user, password)) = &hook.target.basic {
+    let token = endpoint.token.as_ref().map(|t| t.expose());
+    let flavoured = endpoint.flavor.headers(delivery.event, &delivery.id, token);
+    headers.extend(flavoured.into_iter().map(|(n, v)| (n.to_string(), v)));
+    if let Some((user, password)) = &endpoint.target.basic {
         let pair = BASE64.encode(format!("{user}:{}", password.expose()));
         headers.push(("Authorization".into(), format!("Basic {pair}")));
     }
-    if let Some(secret) = &hook.secret {
-        headers.push(("X-Hub-Signature-256".into(), sign::hub_signature(secret, &body)));
+    if let Some(secret) = &endpoint.secret {
+        headers.push((header::HUB_SIGNATURE_256.into(), sign::hub_signature(secret, &body)));
     }
-    if let Some(key) = hook.signing_secret.as_ref().and_then(|s| sign::standard_key(s).ok()) {
-        headers.push(("webhook-id".into(), delivery.id.clone()));
-        headers.push(("webhook-timestamp".into(), now.to_string()));
+    if let Some(key) = &endpoint.signing_key {
+        headers.push((header::WEBHOOK_ID.into(), delivery.id.clone()));
+        headers.push((header::WEBHOOK_TIMESTAMP.into(), now.to_string()));
         headers.push((
-            "webhook-signature".into(),
-            sign::standard_signature(&key, &delivery.id, now, &body),
+            header::WEBHOOK_SIGNATURE.into(),
+            sign::standard_signature(key, &delivery.id, now, &body),
         ));
     }
-    headers.extend(hook.headers.iter().cloned());
+    headers.extend(endpoint.headers.iter().cloned());
     Request {
-        url: hook.target.url.clone(),
+        url: endpoint.target.url.clone(),
         headers,
         body,
     }

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
-use crate::commands::output::Output;
-use crate::config::Hook;
-use crate::delivery::attempt::{self, Attempt};
+use crate::config::Endpoint;
+use crate::delivery::attempt::{self, Attempt, Failure, FailureKind};
 use crate::delivery::log::{self, Record};
 use crate::delivery::outbox::{Batch, Delivery, Outbox, Trigger};
 use crate::delivery::request;
@@ -30,8 +29,6 @@ pub struct Run<'a> {
     /// Leave hooks that are backing off alone, keeping their events (pushes do;
     /// commands an operator runs do not).
     pub respect_backoff: bool,
-    /// Where `--verbose` shows each attempt.
-    pub out: Output,
 }
 
 /// What happened at one endpoint.
@@ -53,6 +50,8 @@ pub struct Report {
     /// Until when the hook is left alone after this run or an earlier one.
     pub backoff_until: Option<String>,
     pub problems: Vec<String>,
+    /// One line per attempt, for `--verbose`.
+    pub details: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -65,7 +64,7 @@ fn count(n: usize) -> String {
 }
 
 impl Report {
-    fn new(hook: &Hook) -> Report {
+    fn new(hook: &Endpoint) -> Report {
         Report {
             hook: hook.name.clone(),
             url: hook.url.display(),
@@ -129,19 +128,19 @@ impl Report {
 }
 
 /// Delivers `jobs` (each hook with its new deliveries, in push order) in parallel.
-pub fn deliver(run: &Run, jobs: Vec<(&Hook, Vec<Delivery>)>) -> Vec<Report> {
+pub fn deliver(run: &Run, jobs: Vec<(&Endpoint, Vec<Delivery>)>) -> Vec<Report> {
     in_parallel(jobs, |hook, fresh| serve(run, hook, fresh))
 }
 
 /// Sends each hook's failed deliveries again, oldest first, with their ids.
-pub fn deliver_failed(run: &Run, hooks: Vec<&Hook>) -> Vec<Report> {
+pub fn deliver_failed(run: &Run, hooks: Vec<&Endpoint>) -> Vec<Report> {
     let jobs = hooks.into_iter().map(|h| (h, ())).collect();
     in_parallel(jobs, |hook, ()| serve_failed(run, hook))
 }
 
 /// Runs `work` for each hook on a thread of its own; a worker that panics gets a report
 /// that says so.
-fn in_parallel<T: Send>(jobs: Vec<(&Hook, T)>, work: impl Fn(&Hook, T) -> Report + Sync) -> Vec<Report> {
+fn in_parallel<T: Send>(jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -> Report + Sync) -> Vec<Report> {
     std::thread::scope(|scope| {
         let work = &work;
         let workers: Vec<_> = jobs
@@ -164,7 +163,7 @@ fn in_parallel<T: Send>(jobs: Vec<(&Hook, T)>, work: impl Fn(&Hook, T) -> Report
 /// that its events wait in the outbox, where that process or the next run finds them.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
-fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
+fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
     let started = Instant::now();
     let mut report = Report::new(hook);
     let finish = |mut report: Report| {
@@ -224,7 +223,7 @@ fn serve(run: &Run, hook: &Hook, fresh: Vec<Delivery>) -> Report {
 }
 
 /// Keeps `fresh` in the outbox; returns what could not be kept.
-fn keep(run: &Run, hook: &Hook, fresh: Vec<Delivery>, report: &mut Report) -> Vec<Delivery> {
+fn keep(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>, report: &mut Report) -> Vec<Delivery> {
     if fresh.is_empty() {
         return fresh;
     }
@@ -243,7 +242,7 @@ fn keep(run: &Run, hook: &Hook, fresh: Vec<Delivery>, report: &mut Report) -> Ve
 
 /// A delivery went through: the backoff ends. The run failed for the receiver's sake:
 /// pushes leave the hook alone for a while.
-fn settle_backoff(run: &Run, hook: &Hook, report: &mut Report) {
+fn settle_backoff(run: &Run, hook: &Endpoint, report: &mut Report) {
     if report.delivered > 0 || report.set_aside > 0 {
         run.outbox.end_backoff(&hook.name);
     }
@@ -259,7 +258,7 @@ fn settle_backoff(run: &Run, hook: &Hook, report: &mut Report) {
 
 /// Sends the hook's kept batches oldest first, looking again for batches that other runs
 /// kept meanwhile, until none is left or one delivery fails.
-fn send_outbox(run: &Run, hook: &Hook, agent: &ureq::Agent, fresh_ids: &HashSet<String>, report: &mut Report) {
+fn send_outbox(run: &Run, hook: &Endpoint, agent: &ureq::Agent, fresh_ids: &HashSet<String>, report: &mut Report) {
     let mut seen = HashSet::new();
     loop {
         let (batches, problems) = run.outbox.pending(&hook.name);
@@ -301,7 +300,7 @@ fn send_outbox(run: &Run, hook: &Hook, agent: &ureq::Agent, fresh_ids: &HashSet<
 /// line goes on; `done` is called for each delivery that left the line.
 fn send_in_order(
     run: &Run,
-    hook: &Hook,
+    hook: &Endpoint,
     agent: &ureq::Agent,
     deliveries: Vec<Delivery>,
     report: &mut Report,
@@ -312,7 +311,7 @@ fn send_in_order(
         let Some(mut delivery) = deliveries.next() else { break };
         match deliver_one(run, hook, agent, &mut delivery, report) {
             Ok(()) => done(&delivery),
-            Err(failure) if failure.refused && run.keep => {
+            Err(failure) if failure.kind == FailureKind::Refused && run.keep => {
                 match run.outbox.put_failed(&delivery, failure.status, &failure.reason) {
                     Ok(()) => {
                         report.set_aside += 1;
@@ -340,7 +339,7 @@ fn send_in_order(
 
 /// Sends the hook's failed deliveries in order: each delivered one is removed, each
 /// refused again stays failed, and a transient failure stops the line.
-fn serve_failed(run: &Run, hook: &Hook) -> Report {
+fn serve_failed(run: &Run, hook: &Endpoint) -> Report {
     let started = Instant::now();
     let mut report = Report::new(hook);
     let (failed, problems) = run.outbox.failed(&hook.name);
@@ -374,9 +373,9 @@ fn serve_failed(run: &Run, hook: &Hook) -> Report {
                         .problems
                         .push(format!("could not update {}: {}", path.display(), store::describe(&e)));
                 }
-                match failure.refused {
-                    true => report.refusal = Some(failure.reason),
-                    false => report.failure = Some(failure.reason),
+                match failure.kind {
+                    FailureKind::Refused => report.refusal = Some(failure.reason),
+                    _ => report.failure = Some(failure.reason),
                 }
             }
         }
@@ -388,31 +387,24 @@ fn serve_failed(run: &Run, hook: &Hook) -> Report {
     report
 }
 
-/// Why a delivery did not go through in this run.
-struct Failure {
-    reason: String,
-    status: Option<u16>,
-    /// The receiver refused it: retrying will not help.
-    refused: bool,
-}
-
-/// Tries one delivery up to [`MAX_ATTEMPTS`] times within the budget; logs each attempt.
+/// Tries one delivery up to [`MAX_ATTEMPTS`] times within the budget, retrying only
+/// transient failures; logs each attempt.
 fn deliver_one(
     run: &Run,
-    hook: &Hook,
+    hook: &Endpoint,
     agent: &ureq::Agent,
     delivery: &mut Delivery,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let stop = |reason: String, status| Failure {
+    let transient = |reason: String, status| Failure {
         reason,
         status,
-        refused: false,
+        kind: FailureKind::Transient { retry_after: None },
     };
     for n in 1..=MAX_ATTEMPTS {
         let now = Instant::now();
         if now >= run.deadline {
-            return Err(stop("time budget used up".into(), None));
+            return Err(transient("time budget used up".into(), None));
         }
         delivery.attempts += 1;
         let timeout = hook.timeout.min(run.deadline - now);
@@ -422,50 +414,37 @@ fn deliver_one(
             .as_secs();
         let outcome = attempt::post(agent, &request::build(hook, delivery, unix), timeout);
         log_attempt(run, hook, delivery, &outcome, now.elapsed(), report);
-        if run.out.verbose {
-            let result = match &outcome {
-                Attempt::Delivered { status } => status.to_string(),
-                Attempt::Failed { error, .. } => error.clone(),
-            };
-            let ms = now.elapsed().as_millis();
-            let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
-            run.out.detail(&format!(
-                "{}: {event} {refname} {id} attempt {}: {result} in {ms} ms",
-                hook.name, delivery.attempts
-            ));
-        }
-        let (error, status, retry_after) = match outcome {
+        let result = match &outcome {
+            Attempt::Delivered { status } => status.to_string(),
+            Attempt::Failed(f) => f.reason.clone(),
+        };
+        let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
+        let ms = now.elapsed().as_millis();
+        report.details.push(format!(
+            "{}: {event} {refname} {id} attempt {}: {result} in {ms} ms",
+            hook.name, delivery.attempts
+        ));
+        let failure = match outcome {
             Attempt::Delivered { status } => {
                 report.status = Some(status);
                 report.delivered += 1;
                 return Ok(());
             }
-            Attempt::Failed { status, error, .. } if attempt::refused(status) => {
-                return Err(Failure {
-                    reason: error,
-                    status,
-                    refused: true,
-                })
-            }
-            Attempt::Failed {
-                error,
-                status,
-                retry: false,
-                ..
-            } => return Err(stop(error, status)),
-            Attempt::Failed {
-                error,
-                status,
-                retry_after,
-                ..
-            } => (error, status, retry_after),
+            Attempt::Failed(failure) => failure,
+        };
+        let FailureKind::Transient { retry_after } = failure.kind else {
+            return Err(failure);
         };
         if n == MAX_ATTEMPTS {
-            return Err(stop(format!("{error} after {n} attempts"), status));
+            return Err(transient(
+                format!("{} after {n} attempts", failure.reason),
+                failure.status,
+            ));
         }
         let wait = retry_after.unwrap_or_else(|| backoff(n));
         if wait >= run.deadline.saturating_duration_since(Instant::now()) {
-            return Err(stop(format!("{error}; no time left in the budget to retry"), status));
+            let reason = format!("{}; no time left in the budget to retry", failure.reason);
+            return Err(transient(reason, failure.status));
         }
         std::thread::sleep(wait);
     }
@@ -478,10 +457,17 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((base * rand::thread_rng().gen_range(0.5..1.5)) as u64)
 }
 
-fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, took: Duration, report: &mut Report) {
-    let (status, error) = match outcome {
-        Attempt::Delivered { status } => (Some(*status), None),
-        Attempt::Failed { status, error, .. } => (*status, Some(error.clone())),
+fn log_attempt(
+    run: &Run,
+    hook: &Endpoint,
+    delivery: &Delivery,
+    outcome: &Attempt,
+    took: Duration,
+    report: &mut Report,
+) {
+    let (status, error, refused) = match outcome {
+        Attempt::Delivered { status } => (Some(*status), None, false),
+        Attempt::Failed(f) => (f.status, Some(f.reason.clone()), f.kind == FailureKind::Refused),
     };
     let record = Record {
         time: timefmt::now_utc(),
@@ -494,7 +480,7 @@ fn log_attempt(run: &Run, hook: &Hook, delivery: &Delivery, outcome: &Attempt, t
         error,
         duration_ms: took.as_millis() as u64,
         trigger: run.trigger,
-        set_aside: run.keep && attempt::refused(status),
+        set_aside: run.keep && refused,
         problem: None,
     };
     if let Err(e) = log::append(run.outbox.store(), &record) {

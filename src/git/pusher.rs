@@ -3,7 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::User;
+/// A `[users.NAME]` entry of the config: what payloads say about that user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct User {
+    pub email: String,
+    pub id: u64,
+}
 
 /// The pusher as the payload shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::event::{Event, EventKind};
+use crate::event::{Body, Event, EventKind};
 
 /// Top-level fields each sample has.
 fn required(kind: EventKind) -> &'static [&'static str] {
@@ -14,8 +14,9 @@ fn required(kind: EventKind) -> &'static [&'static str] {
     }
 }
 
-/// Checks `text` and makes it an event; the error says what is missing or wrong.
-pub fn event(kind: EventKind, text: &str) -> Result<Event, String> {
+/// Checks `text` and makes it an event of the repository at `homepage`; the error says
+/// what is missing or wrong.
+pub fn event(kind: EventKind, text: &str, homepage: &str) -> Result<Event, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
     let object = value.as_object().ok_or("the body must be a JSON object")?;
     let found = object.get("object_kind").and_then(Value::as_str).unwrap_or("(missing)");
@@ -47,6 +48,9 @@ pub fn event(kind: EventKind, text: &str) -> Result<Event, String> {
     Ok(Event {
         kind,
         refname: refname.unwrap_or_default(),
-        payload: value,
+        body: Body::Review {
+            body: value,
+            homepage: homepage.to_string(),
+        },
     })
 }
