@@ -240,18 +240,18 @@ saved_is_copy_of_hook() {
 
 # What the file $1 finally is, through any chain of symbolic links.
 final_target() {
-    f=$(readlink -f -- "$1" 2>/dev/null && echo x) || return 1
-    printf '%s\n' "${f%?x}"
+    ft=$(readlink -f -- "$1" 2>/dev/null && echo x) || return 1
+    printf '%s\n' "${ft%?x}"
 }
 
 # True when $1 is git-webhooks itself: a file named git-webhooks at the end of its chain
 # of symbolic links, the installed binary, or a copy of it.
 is_git_webhooks_binary() {
-    f=$(final_target "$1") && [ -f "$f" ] || return 1
-    case $f in
+    bin=$(final_target "$1") && [ -f "$bin" ] || return 1
+    case $bin in
         */git-webhooks) return 0 ;;
     esac
-    [ "$(inode_of "$f")" = "$(inode_of "$target")" ] || cmp -s -- "$f" "$target"
+    [ "$(inode_of "$bin")" = "$(inode_of "$target")" ] || cmp -s -- "$bin" "$target"
 }
 
 # True when $1 (followed through links) is a script that runs git-webhooks: a line that
@@ -300,9 +300,9 @@ hook_runs_git_webhooks() {
         return 0
     fi
     is_gitolite_driver "$hook_name" || return 1
-    for f in "$hook_name".*; do
-        if [ "$f" != "$saved_name" ] && [ -x "$f" ] && runs_git_webhooks "$f"; then
-            runs_how="$(describe "$f"), run by gitolite's $hd/$hook_name"
+    for chained in "$hook_name".*; do
+        if [ "$chained" != "$saved_name" ] && [ -x "$chained" ] && runs_git_webhooks "$chained"; then
+            runs_how="$(describe "$chained"), run by gitolite's $hd/$hook_name"
             return 0
         fi
     done
@@ -315,11 +315,11 @@ hook_runs_git_webhooks() {
 # gitolite's, or it lives next to gitolite-admin.git in gitolite's repositories/.
 # Sets $gitolite_how to the reason.
 gitolite_manages_hooks() {
-    for f in *; do
-        [ -L "$f" ] || continue
-        case $(readlink -- "$f") in
+    for hook_file in *; do
+        [ -L "$hook_file" ] || continue
+        case $(readlink -- "$hook_file") in
             */.gitolite/hooks/* | */hooks/common/* | */hooks/repo-specific/* | */hooks/multi-hook-driver)
-                gitolite_how="$hd/$f -> $(readlink -- "$f")"
+                gitolite_how="$hd/$hook_file -> $(readlink -- "$hook_file")"
                 return 0
                 ;;
         esac
