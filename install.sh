@@ -53,8 +53,21 @@ Hooks:
   second, each with the full list of updated refs on stdin. The push sees the
   existing hook's exit status. --uninstall moves the original hook back.
 
-  A post-receive hook that is neither git-webhooks' link nor its wrapper is
-  never changed or removed.
+  A post-receive hook that already runs git-webhooks (a chain of links to it, a
+  script that runs `git-webhooks hook`, gitolite's multi-hook driver with a
+  post-receive.h* link to it) is left alone, so that each push runs it once.
+
+  Where gitolite manages the hooks, a post-receive hook that does not run
+  git-webhooks is never wrapped (gitolite would replace the wrapper): that
+  repository is left as it is and counts as failed; install git-webhooks as a
+  gitolite common or repo-specific hook instead (docs/setup.md, "gitolite").
+
+  A post-receive.before-git-webhooks that nothing runs any more (something else
+  replaced the wrapper) is removed when it is a copy of the current hook or a
+  link to git-webhooks, and otherwise left with a warning.
+
+  With --uninstall, a post-receive hook that is neither git-webhooks' link nor
+  its wrapper is never changed or removed.
 
   The hooks directory is the one git uses: core.hooksPath when the repository
   sets it, else hooks/ inside the repository.
