@@ -53,8 +53,21 @@ Hooks:
   second, each with the full list of updated refs on stdin. The push sees the
   existing hook's exit status. --uninstall moves the original hook back.
 
-  A post-receive hook that is neither git-webhooks' link nor its wrapper is
-  never changed or removed.
+  A post-receive hook that already runs git-webhooks (a chain of links to it, a
+  script that runs `git-webhooks hook`, gitolite's multi-hook driver with a
+  post-receive.h* link to it) is left alone, so that each push runs it once.
+
+  Where gitolite manages the hooks, a post-receive hook that does not run
+  git-webhooks is never wrapped (gitolite would replace the wrapper): that
+  repository is left as it is and counts as failed; install git-webhooks as a
+  gitolite common or repo-specific hook instead (docs/setup.md, "gitolite").
+
+  A post-receive.before-git-webhooks that nothing runs any more (something else
+  replaced the wrapper) is removed when it is a copy of the current hook or a
+  link to git-webhooks, and otherwise left with a warning.
+
+  With --uninstall, a post-receive hook that is neither git-webhooks' link nor
+  its wrapper is never changed or removed.
 
   The hooks directory is the one git uses: core.hooksPath when the repository
   sets it, else hooks/ inside the repository.
@@ -226,14 +239,218 @@ write_link() {
 }
 
 # True when $saved_name is a copy of $hook_name that an interrupted earlier run made
-# (the same file, or the same bytes), so that going on loses nothing.
+# (the same file, the same bytes, or a link with the same target), so that going on
+# loses nothing.
 saved_is_copy_of_hook() {
     a=$(inode_of "$hook_name") && b=$(inode_of "$saved_name") && [ "$a" = "$b" ] && return 0
+    if [ -L "$hook_name" ] && [ -L "$saved_name" ]; then
+        a=$(readlink -- "$hook_name") && b=$(readlink -- "$saved_name") && [ "$a" = "$b" ]
+        return
+    fi
     [ -f "$hook_name" ] && [ ! -L "$hook_name" ] && [ -f "$saved_name" ] && [ ! -L "$saved_name" ] &&
         cmp -s -- "$hook_name" "$saved_name"
 }
 
-# Installs the hook in the current directory (the repository's hooks directory, $hd).
+# What the file $1 finally is, through any chain of symbolic links.
+final_target() {
+    ft=$(readlink -f -- "$1" 2>/dev/null && echo x) || return 1
+    printf '%s\n' "${ft%?x}"
+}
+
+# True when $1 is git-webhooks itself: a file named git-webhooks at the end of its chain
+# of symbolic links, the installed binary, or a copy of it.
+is_git_webhooks_binary() {
+    bin=$(final_target "$1") && [ -f "$bin" ] || return 1
+    case $bin in
+        */git-webhooks) return 0 ;;
+    esac
+    [ "$(inode_of "$bin")" = "$(inode_of "$target")" ] || cmp -s -- "$bin" "$target"
+}
+
+# True when $1 (followed through links) is a script that runs git-webhooks: a line that
+# is not a comment names it (such as `exec git-webhooks hook`), install.sh's marker and
+# kept-hook name aside. Binary files are not scripts.
+script_runs_git_webhooks() {
+    [ -f "$1" ] && grep -Iq '' -- "$1" 2>/dev/null || return 1
+    head -c 262144 -- "$1" | sed -e 's/^[[:space:]]*//' -e '/^#/d' \
+        -e "s/$saved_name//g" -e 's/git-webhooks-wrapper//g' | grep -q git-webhooks
+}
+
+# True when running the hook file $1 runs git-webhooks.
+runs_git_webhooks() {
+    is_git_webhooks_binary "$1" || script_runs_git_webhooks "$1"
+}
+
+# Describes the hook file $1 for messages: where its links lead, or that it is a script.
+describe() {
+    if [ -L "$1" ]; then
+        first=$(readlink -- "$1")
+        last=$(final_target "$1") || last=$first
+        if [ "$first" = "$last" ]; then
+            printf '%s -> %s' "$hd/$1" "$first"
+        else
+            printf '%s -> %s -> … -> %s' "$hd/$1" "$first" "$last"
+        fi
+    else
+        printf '%s (a script that runs git-webhooks)' "$hd/$1"
+    fi
+}
+
+# True when $1 (followed through links) is gitolite's multi-hook driver, which its
+# repo-specific hooks install as post-receive: it runs every executable post-receive.*
+# file (post-receive.h00-NAME, …) with the same stdin.
+# shellcheck disable=SC2016 # gitolite's text, not an expansion
+is_gitolite_driver() {
+    [ -f "$1" ] && grep -qF 'for h in $0.*' -- "$1" 2>/dev/null
+}
+
+# True when a push runs git-webhooks through $hook_name: the hook itself, or (through
+# gitolite's multi-hook driver) one of the post-receive.* files it runs, install.sh's
+# kept hook aside. Sets $runs_how to what runs it.
+hook_runs_git_webhooks() {
+    if runs_git_webhooks "$hook_name"; then
+        runs_how=$(describe "$hook_name")
+        return 0
+    fi
+    is_gitolite_driver "$hook_name" || return 1
+    for chained in "$hook_name".*; do
+        if [ "$chained" != "$saved_name" ] && [ -x "$chained" ] && runs_git_webhooks "$chained"; then
+            runs_how="$(describe "$chained"), run by gitolite's $hd/$hook_name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# True when gitolite manages the hooks of this repository (the current directory is its
+# hooks directory, $gd its git directory): its hooks link into gitolite's hook
+# directories (~/.gitolite/hooks/common, LOCAL_CODE's hooks), its update hook is
+# gitolite's, or it lives next to gitolite-admin.git in gitolite's repositories/.
+# Sets $gitolite_how to the reason.
+gitolite_manages_hooks() {
+    for hook_file in *; do
+        [ -L "$hook_file" ] || continue
+        case $(readlink -- "$hook_file") in
+            */.gitolite/hooks/* | */hooks/common/* | */hooks/repo-specific/* | */hooks/multi-hook-driver)
+                gitolite_how="$hd/$hook_file -> $(readlink -- "$hook_file")"
+                return 0
+                ;;
+        esac
+    done
+    if [ -f update ] && grep -qF 'Gitolite::Hooks::Update' update 2>/dev/null; then
+        gitolite_how="$hd/update is gitolite's"
+        return 0
+    fi
+    d=$gd
+    while [ -n "$d" ]; do
+        d=${d%/*}
+        if [ -d "$d/gitolite-admin.git/objects" ]; then
+            gitolite_how="it is next to gitolite's $d/gitolite-admin.git"
+            return 0
+        fi
+    done
+    return 1
+}
+
+gitolite_method="install git-webhooks the gitolite way instead (a common or a repo-specific hook): see the gitolite section of docs/setup.md"
+
+# A $saved_name that nothing runs any more, once $hook_name runs git-webhooks: removed
+# when it holds nothing that would be lost (a copy of $hook_name, or a link to
+# git-webhooks), else left with a warning.
+tidy_saved() {
+    present "$saved_name" || return 0
+    if saved_is_copy_of_hook; then
+        why="the same as $hook"
+    elif [ -L "$saved_name" ] && is_git_webhooks_binary "$saved_name"; then
+        why="a link to git-webhooks"
+    else
+        warn "$repo: $saved is left over from an earlier install and nothing runs it; if it is still needed, run it from $hook (see docs/setup.md), else delete it"
+        return 0
+    fi
+    rm -f -- "$saved_name" || { err "$repo: cannot remove $saved; run as a user that may write to $hd"; return 1; }
+    say "$repo: removed $saved, left over from an earlier install ($why)"
+}
+
+# Makes $hook_name the link to $target where there was no post-receive hook.
+install_link() {
+    ln -s -- "$target" "$hook_name" || { err "$repo: cannot create $hook; run as a user that may write to $hd"; return 1; }
+    say "$repo: installed ($hook -> $target)"
+    if gitolite_manages_hooks; then
+        say "$repo: note: gitolite manages this repository's hooks ($gitolite_how); it replaces this link when it installs a post-receive of its own. To keep git-webhooks there, $gitolite_method"
+    fi
+}
+
+# Brings our link up to date.
+update_link() {
+    old=$(readlink -- "$hook_name")
+    if [ "$old" = "$target" ]; then
+        say "$repo: already installed ($hook -> $target)"
+    else
+        write_link "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
+        say "$repo: installed ($hook -> $target, was -> $old)"
+    fi
+}
+
+# Our wrapper: brought up to date, or taken out when the hook it runs first already runs
+# git-webhooks (then every push ran it twice).
+update_wrapper() {
+    if present "$saved_name" && runs_git_webhooks "$saved_name"; then
+        replace "$saved_name" "$hook_name" || { err "$repo: cannot move $saved back to $hook; run as a user that may write to $hd"; return 1; }
+        say "$repo: $saved already runs git-webhooks, so the wrapper ran it twice on every push; put it back as $hook, which now runs git-webhooks once"
+        return 0
+    fi
+    if ! present "$saved_name"; then
+        warn "$repo: $hook runs $saved, which is missing; only git-webhooks runs"
+    fi
+    if wrapper_text "$target" | cmp -s - "$hook_name"; then
+        say "$repo: already installed (chained after the existing hook, kept as $saved)"
+    else
+        write_wrapper "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
+        say "$repo: updated the wrapper $hook (chained after the existing hook, kept as $saved)"
+    fi
+}
+
+# A hook that is not ours and does not run git-webhooks: kept, and run first from a
+# wrapper; never where gitolite manages the hooks (its next setup would replace the
+# wrapper and leave the kept hook behind).
+chain_hook() {
+    if gitolite_manages_hooks; then
+        err "$repo: gitolite manages this repository's hooks ($gitolite_how), and its $hook does not run git-webhooks; $prog does not wrap it. Nothing was changed; $gitolite_method."
+        return 1
+    fi
+    if present "$saved_name"; then
+        if saved_is_copy_of_hook; then
+            : # An earlier run kept the hook and stopped before writing the wrapper.
+        elif [ -L "$saved_name" ] && is_git_webhooks_binary "$saved_name"; then
+            # Left over from an earlier install; the wrapper runs git-webhooks anyway.
+            rm -f -- "$saved_name" || { err "$repo: cannot remove $saved; run as a user that may write to $hd"; return 1; }
+            say "$repo: removed $saved, left over from an earlier install (a link to git-webhooks)"
+        else
+            err "$repo: it has its own post-receive hook, and $saved exists too, so the hook cannot be kept under that name. Nothing was changed; look at both files, move $saved away and run $prog again."
+            return 1
+        fi
+    fi
+    if ! present "$saved_name"; then
+        [ -x "$hook_name" ] || [ -L "$hook_name" ] || warn "$repo: the existing $hook is not executable, so git does not run it; it is kept as is and stays unrun"
+        # A second name (a hard link, else a copy) keeps the hook in place while the
+        # wrapper is written, so no push in between misses it, and a run stopped at
+        # any point leaves the hook where it was.
+        if ! ln -P -- "$hook_name" "$saved_name" 2>/dev/null; then
+            if ! private_dir || ! cp -P -p -- "$hook_name" "$work/saved" || ! replace "$work/saved" "$saved_name"; then
+                err "$repo: cannot keep $hook as $saved; run as a user that may write to $hd"
+                return 1
+            fi
+        fi
+    fi
+    if ! write_wrapper "$target"; then
+        err "$repo: cannot write $hook; run as a user that may write to $hd"
+        return 1
+    fi
+    say "$repo: chained with the existing hook (now $saved, which runs first; then git-webhooks)"
+}
+
+# Installs the hook in the current directory (the repository's hooks directory, $hd);
+# the decisions are listed in docs/setup.md ("What install.sh does with existing hooks").
 install_here() {
     target=$1
     hook=$hd/$hook_name
@@ -243,54 +460,16 @@ install_here() {
         return 1
     fi
     if ! present "$hook_name"; then
-        ln -s -- "$target" "$hook_name" || { err "$repo: cannot create $hook; run as a user that may write to $hd"; return 1; }
-        say "$repo: installed ($hook -> $target)"
-        if present "$saved_name"; then
-            warn "$repo: $saved is left over from an earlier install and is not run; to run it too, move it to $hook (replacing the link) and run $prog again, or delete it"
-        fi
+        install_link && tidy_saved
     elif is_our_link "$hook_name"; then
-        old=$(readlink -- "$hook_name")
-        if [ "$old" = "$target" ]; then
-            say "$repo: already installed ($hook -> $target)"
-        else
-            write_link "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
-            say "$repo: installed ($hook -> $target, was -> $old)"
-        fi
+        update_link && tidy_saved
     elif is_our_wrapper "$hook_name"; then
-        if ! present "$saved_name"; then
-            warn "$repo: $hook runs $saved, which is missing; only git-webhooks runs"
-        fi
-        if wrapper_text "$target" | cmp -s - "$hook_name"; then
-            say "$repo: already installed (chained after the existing hook, kept as $saved)"
-        else
-            write_wrapper "$target" || { err "$repo: cannot replace $hook; run as a user that may write to $hd"; return 1; }
-            say "$repo: updated the wrapper $hook (chained after the existing hook, kept as $saved)"
-        fi
+        update_wrapper
+    elif hook_runs_git_webhooks; then
+        say "$repo: already runs git-webhooks: $runs_how; nothing changed"
+        tidy_saved
     else
-        # A hook that is not ours: keep it, and run it first from a wrapper.
-        if present "$saved_name"; then
-            if ! saved_is_copy_of_hook; then
-                err "$repo: it has its own post-receive hook, and $saved exists too, so the hook cannot be kept under that name. Nothing was changed; look at both files, move $saved away and run $prog again."
-                return 1
-            fi
-            # An earlier run kept the hook and stopped before writing the wrapper.
-        else
-            [ -x "$hook_name" ] || [ -L "$hook_name" ] || warn "$repo: the existing $hook is not executable, so git does not run it; it is kept as is and stays unrun"
-            # A second name (a hard link, else a copy) keeps the hook in place while the
-            # wrapper is written, so no push in between misses it, and a run stopped at
-            # any point leaves the hook where it was.
-            if ! ln -P -- "$hook_name" "$saved_name" 2>/dev/null; then
-                if ! private_dir || ! cp -P -p -- "$hook_name" "$work/saved" || ! replace "$work/saved" "$saved_name"; then
-                    err "$repo: cannot keep $hook as $saved; run as a user that may write to $hd"
-                    return 1
-                fi
-            fi
-        fi
-        if ! write_wrapper "$target"; then
-            err "$repo: cannot write $hook; run as a user that may write to $hd"
-            return 1
-        fi
-        say "$repo: chained with the existing hook (now $saved, which runs first; then git-webhooks)"
+        chain_hook
     fi
 }
 

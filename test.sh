@@ -11,6 +11,8 @@ have webhook || need_apt+=(webhook)        # adnanh's webhook: a third-party rec
 have openssl || need_apt+=(openssl)        # certificates for the TLS tests
 have script || need_apt+=(bsdutils)        # a terminal for the colour tests
 have setpriv || need_apt+=(util-linux)     # running as other accounts
+have gitolite || need_apt+=(gitolite3)     # a real gitolite server for install.sh
+have ssh-keygen || need_apt+=(openssh-client) # its admin key
 have python3 || need_apt+=(python3 python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -538,3 +538,190 @@ fn redeliver_all_sends_what_a_push_could_not() {
     assert_eq!(got[0].header("X-AtomGit-Event"), Some("Push Hook"));
     assert!(got[0].body.contains("While the receiver is down"), "{}", got[0].body);
 }
+
+/// Exactly one request, then none: the push ran git-webhooks once. Deliveries happen
+/// while the push waits for its hook, so a second run would have sent by now.
+fn exactly_one(rx: &mpsc::Receiver<Request>, what: &str) -> Request {
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what}: the receiver got nothing"));
+    if let Ok(second) = rx.recv_timeout(Duration::from_secs(1)) {
+        panic!("{what}: git-webhooks ran twice:\n{first:?}\n{second:?}");
+    }
+    first
+}
+
+/// A new commit pushed from `work` (made on first use) into `repo`, with `path` as PATH.
+fn push_with_path(sb: &Sandbox, work: &Path, repo: &Path, path: &str) {
+    if !work.exists() {
+        sb.git(sb.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    }
+    sb.git(work, &["commit", "-q", "--allow-empty", "-m", "A change"]);
+    let out = sb
+        .command("git", work)
+        .args(["push", "-q", repo.to_str().unwrap(), "main"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "push: {}", text(&out.stderr));
+}
+
+/// PATH with the installed binary's directory first.
+fn path_with(bin: &Path) -> String {
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn hooks_that_already_run_git_webhooks_are_left_alone_and_send_once() {
+    let sb = Sandbox::new();
+    let (url, rx) = receiver();
+    let prefix = sb.path("prefix");
+    let p = prefix.to_str().unwrap();
+    sb.install_ok(&["--prefix", p, "--binary", BIN]);
+    let installed = prefix.join("bin/git-webhooks");
+    // A directory of shared hooks, as gitolite's LOCAL_CODE hooks/common: its
+    // post-receive is a link to the binary, and a repository's hook links to it.
+    let shared = sb.path("shared-hooks");
+    fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(&installed, shared.join("post-receive")).unwrap();
+
+    let chain = sb.bare("srv/chain.git");
+    std::os::unix::fs::symlink(shared.join("post-receive"), chain.join("hooks/post-receive")).unwrap();
+    // The script of docs/setup.md, with the binary's full path, and found on PATH.
+    let full = sb.bare("srv/full.git");
+    write_hook(
+        &full.join("hooks/post-receive"),
+        &format!("#!/bin/sh\nexec {} hook\n", installed.display()),
+    );
+    let on_path = sb.bare("srv/on-path.git");
+    write_hook(
+        &on_path.join("hooks/post-receive"),
+        "#!/bin/sh\n# send the push's events\nexec git-webhooks hook\n",
+    );
+    let repos = [&chain, &full, &on_path];
+    for r in repos {
+        fs::write(r.join("webhooks.toml"), hook_config(&url)).unwrap();
+    }
+    let before: Vec<_> = repos.iter().map(|r| snapshot(&r.join("hooks"))).collect();
+
+    let root = sb.path("srv");
+    let out = sb.install_ok(&["--prefix", p, "--binary", BIN, "--all", root.to_str().unwrap()]);
+    assert_eq!(out.matches("already runs git-webhooks: ").count(), 3, "{out}");
+    assert_eq!(out.matches("; nothing changed").count(), 3, "{out}");
+    assert!(!out.contains("chained"), "{out}");
+    for (r, b) in repos.iter().zip(&before) {
+        assert_eq!(&snapshot(&r.join("hooks")), b, "{}: the hook was changed", r.display());
+    }
+    // --repo says the same.
+    let out = sb.install_ok(&["--prefix", p, "--binary", BIN, "--repo", chain.to_str().unwrap()]);
+    assert!(
+        out.contains(&format!(
+            "already runs git-webhooks: {}",
+            chain.join("hooks/post-receive").display()
+        )),
+        "{out}"
+    );
+
+    let path = path_with(&prefix.join("bin"));
+    for (i, r) in repos.iter().enumerate() {
+        push_with_path(&sb, &sb.path(&format!("work{i}")), r, &path);
+        let got = exactly_one(&rx, &r.display().to_string());
+        assert_eq!(got.header("X-AtomGit-Event"), Some("Push Hook"), "{got:?}");
+    }
+}
+
+#[test]
+fn leftovers_of_earlier_installs_are_recovered() {
+    let sb = Sandbox::new();
+    let (url, rx) = receiver();
+    let prefix = sb.path("prefix");
+    let p = prefix.to_str().unwrap();
+    let installed = prefix.join("bin/git-webhooks");
+    let shared = sb.path("shared-hooks");
+    fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(&installed, shared.join("post-receive")).unwrap();
+    let shared_hook = shared.join("post-receive");
+    const KEPT: &str = "post-receive.before-git-webhooks";
+
+    // The wrapper install.sh writes, taken from a repository where it chains a hook.
+    let scratch = sb.bare("scratch.git");
+    write_hook(&scratch.join("hooks/post-receive"), EXISTING_HOOK);
+    sb.install_ok(&["--prefix", p, "--binary", BIN, "--repo", scratch.to_str().unwrap()]);
+    let wrapper = fs::read(scratch.join("hooks/post-receive")).unwrap();
+
+    // A wrapper chained in front of a hook that already ran git-webhooks: every push ran
+    // it twice.
+    let double = sb.bare("srv/double.git");
+    fs::write(double.join("hooks/post-receive"), &wrapper).unwrap();
+    fs::set_permissions(double.join("hooks/post-receive"), fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&shared_hook, double.join("hooks").join(KEPT)).unwrap();
+    // The same after something else (gitolite's setup) put its link back over the
+    // wrapper: the kept hook is left behind.
+    let replaced = sb.bare("srv/replaced.git");
+    std::os::unix::fs::symlink(&shared_hook, replaced.join("hooks/post-receive")).unwrap();
+    std::os::unix::fs::symlink(&shared_hook, replaced.join("hooks").join(KEPT)).unwrap();
+    // The team's hook put back over git-webhooks' link, which was kept.
+    let mine = sb.bare("srv/mine.git");
+    write_hook(&mine.join("hooks/post-receive"), EXISTING_HOOK);
+    std::os::unix::fs::symlink(&installed, mine.join("hooks").join(KEPT)).unwrap();
+    // A kept hook that is nothing install.sh can recognise, behind a hook that already
+    // runs git-webhooks: left where it is, with a warning.
+    let unknown = sb.bare("srv/unknown.git");
+    std::os::unix::fs::symlink(&shared_hook, unknown.join("hooks/post-receive")).unwrap();
+    write_hook(&unknown.join("hooks").join(KEPT), "#!/bin/sh\necho an old notifier\n");
+    let unknown_before = snapshot(&unknown.join("hooks"));
+    for r in [&double, &replaced, &mine, &unknown] {
+        fs::write(r.join("webhooks.toml"), hook_config(&url)).unwrap();
+    }
+
+    let root = sb.path("srv");
+    let args = ["--prefix", p, "--binary", BIN, "--all", root.to_str().unwrap()];
+    let out = sb.install(&args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("already runs git-webhooks, so the wrapper ran it twice"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("left over from an earlier install").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("left over from an earlier install and nothing runs it"),
+        "{stderr}"
+    );
+
+    // double: the kept hook is back in place, and runs git-webhooks once.
+    assert_eq!(fs::read_link(double.join("hooks/post-receive")).unwrap(), shared_hook);
+    assert!(!exists(&double.join("hooks").join(KEPT)));
+    // replaced: the leftover is gone, gitolite's link is untouched.
+    assert_eq!(fs::read_link(replaced.join("hooks/post-receive")).unwrap(), shared_hook);
+    assert!(!exists(&replaced.join("hooks").join(KEPT)));
+    // mine: chained as usual.
+    assert_eq!(
+        fs::read_to_string(mine.join("hooks").join(KEPT)).unwrap(),
+        EXISTING_HOOK
+    );
+    assert!(fs::read_to_string(mine.join("hooks/post-receive"))
+        .unwrap()
+        .contains("# git-webhooks-wrapper:"));
+    // unknown: nothing changed.
+    assert_eq!(snapshot(&unknown.join("hooks")), unknown_before);
+
+    for (i, r) in [&double, &replaced, &mine, &unknown].iter().enumerate() {
+        push_with_path(&sb, &sb.path(&format!("work{i}")), r, &std::env::var("PATH").unwrap());
+        exactly_one(&rx, &r.display().to_string());
+    }
+
+    // And the next run changes nothing.
+    let hooks: Vec<_> = [&double, &replaced, &mine, &unknown]
+        .iter()
+        .map(|r| snapshot(&r.join("hooks")))
+        .collect();
+    sb.install_ok(&args);
+    for (r, h) in [&double, &replaced, &mine, &unknown].iter().zip(&hooks) {
+        assert_eq!(&snapshot(&r.join("hooks")), h, "{}", r.display());
+    }
+}
