@@ -103,7 +103,7 @@ impl Site {
         options: &[String],
     ) -> Outcome {
         let mut out = Outcome::default();
-        for hook in config.hooks.iter().filter(|h| !h.tls_verify) {
+        for hook in config.hooks.iter().filter(|h| !h.transport.tls_verify) {
             out.say(
                 Level::Warning,
                 format!(
@@ -284,7 +284,10 @@ impl Site {
                         crate::event::Body::Ref(e) => e.total_commits,
                         crate::event::Body::Review { .. } => 0,
                     };
-                    out.say(Level::Detail, format!("{name}: {} event, {commits} commit(s)", event.kind.name()));
+                    out.say(
+                        Level::Detail,
+                        format!("{name}: {} event, {commits} commit(s)", event.kind.name()),
+                    );
                     events.push(event);
                 }
                 Ok(None) => out.say(Level::Detail, format!("{name}: not a branch or tag, no event")),

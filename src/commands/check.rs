@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::Context;
+use crate::config::secret::Origin;
 use crate::config::Config;
 use crate::delivery::outbox::Outbox;
 use crate::payload::Flavor;
@@ -50,34 +51,40 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
     }
     let _ = writeln!(s, "{} hook(s)", config.hooks.len());
     for h in &config.hooks {
-        let events: Vec<&str> = h.events.iter().map(|e| e.name()).collect();
+        let events: Vec<&str> = h.filter.events.iter().map(|e| e.name()).collect();
         let flavor = match h.flavor {
             Flavor::AtomGit => "atomgit",
             Flavor::GitLab => "gitlab",
         };
-        let _ = writeln!(s, "  {}  {}  ({})", h.name, h.url.display(), h.origin.display());
+        let _ = writeln!(
+            s,
+            "  {}  {}  ({})",
+            h.name,
+            h.transport.url.display(),
+            h.provenance.file.display()
+        );
         let _ = writeln!(
             s,
             "    events: {}; flavor: {flavor}; timeout: {}s",
             events.join(", "),
-            h.timeout.as_secs_f64()
+            h.transport.timeout.as_secs_f64()
         );
-        if !h.branches.is_empty() {
-            let _ = writeln!(s, "    branches: {}", h.branches.join(", "));
+        if !h.filter.branches.is_empty() {
+            let _ = writeln!(s, "    branches: {}", h.filter.branches.join(", "));
         }
-        if !h.tags.is_empty() {
-            let _ = writeln!(s, "    tags: {}", h.tags.join(", "));
+        if !h.filter.tags.is_empty() {
+            let _ = writeln!(s, "    tags: {}", h.filter.tags.join(", "));
         }
-        for (name, _) in &h.headers {
+        for (name, _) in &h.transport.headers {
             let _ = writeln!(s, "    header: {name}");
         }
-        for (key, source) in &h.secret_sources {
+        for (key, source) in &h.provenance.secrets {
             let _ = writeln!(s, "    {key}: ******** ({source})");
         }
-        if h.ca_pem.is_some() {
+        if h.transport.ca_pem.is_some() {
             let _ = writeln!(s, "    ca_file: set");
         }
-        if !h.tls_verify {
+        if !h.transport.tls_verify {
             let _ = writeln!(s, "    tls_verify: false");
         }
     }
@@ -88,23 +95,27 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut w = config.warnings.clone();
     for h in &config.hooks {
-        let literal = h.secret_sources.iter().any(|(_, source)| source == "literal");
-        let world_readable = std::fs::metadata(&h.origin).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
+        let literal = h
+            .provenance
+            .secrets
+            .iter()
+            .any(|(_, source)| *source == Origin::Literal);
+        let world_readable = std::fs::metadata(&h.provenance.file).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
         if literal && world_readable {
             w.push(format!(
                 "hook '{}': {} holds literal secrets and is readable by every user; chmod 600 it or use {{ env = \"NAME\" }} / {{ file = \"PATH\" }}",
                 h.name,
-                h.origin.display()
+                h.provenance.file.display()
             ));
         }
-        let sends_secret = h.token.is_some() || h.target.basic.is_some();
-        if sends_secret && !h.target.https {
+        let sends_secret = h.credentials.token.is_some() || h.transport.target.basic.is_some();
+        if sends_secret && !h.transport.target.https {
             w.push(format!(
                 "hook '{}': a token or password is sent over plain http; use https",
                 h.name
             ));
         }
-        if !h.tls_verify {
+        if !h.transport.tls_verify {
             w.push(format!(
                 "hook '{}': tls_verify = false: TLS certificates are not checked",
                 h.name

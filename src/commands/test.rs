@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Context, only: Option<&str>) -> u8 {
         None => config
             .hooks
             .iter()
-            .filter(|h| h.events.contains(&EventKind::Push))
+            .filter(|h| h.filter.events.contains(&EventKind::Push))
             .collect(),
     };
     if hooks.is_empty() {

@@ -98,13 +98,32 @@ impl<'de> Deserialize<'de> for SecretSource {
     }
 }
 
-impl SecretSource {
-    /// Where the value comes from, for `check`; never the value.
-    pub fn describe(&self) -> String {
+/// Where a secret's value comes from, as `check` shows it; never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Written in the config file.
+    Literal,
+    Env(String),
+    File(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecretSource::Literal(_) => "literal".into(),
-            SecretSource::Env(e) => format!("env {}", e.env),
-            SecretSource::File(f) => format!("file {}", f.file),
+            Origin::Literal => f.write_str("literal"),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::File(path) => write!(f, "file {path}"),
+        }
+    }
+}
+
+impl SecretSource {
+    /// Where the value comes from.
+    pub fn origin(&self) -> Origin {
+        match self {
+            SecretSource::Literal(_) => Origin::Literal,
+            SecretSource::Env(e) => Origin::Env(e.env.clone()),
+            SecretSource::File(f) => Origin::File(f.file.clone()),
         }
     }
 

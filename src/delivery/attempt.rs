@@ -67,10 +67,10 @@ fn system_roots() -> &'static Vec<Certificate<'static>> {
 /// An agent for one hook: its trust roots, keep-alive across its deliveries, redirects
 /// returned as answers instead of followed, proxies from the environment.
 pub fn agent(hook: &Endpoint) -> Agent {
-    let mut tls = TlsConfig::builder().disable_verification(!hook.tls_verify);
-    if hook.target.https {
+    let mut tls = TlsConfig::builder().disable_verification(!hook.transport.tls_verify);
+    if hook.transport.target.https {
         let mut roots = system_roots().clone();
-        if let Some(pem) = &hook.ca_pem {
+        if let Some(pem) = &hook.transport.ca_pem {
             roots.extend(ureq::tls::parse_pem(pem).filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
                 _ => None,

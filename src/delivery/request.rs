@@ -28,17 +28,17 @@ pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
         (header::USER_AGENT.into(), USER_AGENT.into()),
         (header::IDEMPOTENCY_KEY.into(), delivery.id.clone()),
     ];
-    let token = endpoint.token.as_ref().map(|t| t.expose());
+    let token = endpoint.credentials.token.as_ref().map(|t| t.expose());
     let flavoured = endpoint.flavor.headers(delivery.event, &delivery.id, token);
     headers.extend(flavoured.into_iter().map(|(n, v)| (n.to_string(), v)));
-    if let Some((user, password)) = &endpoint.target.basic {
+    if let Some((user, password)) = &endpoint.transport.target.basic {
         let pair = BASE64.encode(format!("{user}:{}", password.expose()));
         headers.push(("Authorization".into(), format!("Basic {pair}")));
     }
-    if let Some(secret) = &endpoint.secret {
+    if let Some(secret) = &endpoint.credentials.secret {
         headers.push((header::HUB_SIGNATURE_256.into(), sign::hub_signature(secret, &body)));
     }
-    if let Some(key) = &endpoint.signing_key {
+    if let Some(key) = &endpoint.credentials.signing_key {
         headers.push((header::WEBHOOK_ID.into(), delivery.id.clone()));
         headers.push((header::WEBHOOK_TIMESTAMP.into(), now.to_string()));
         headers.push((
@@ -46,9 +46,9 @@ pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
             sign::standard_signature(key, &delivery.id, now, &body),
         ));
     }
-    headers.extend(endpoint.headers.iter().cloned());
+    headers.extend(endpoint.transport.headers.iter().cloned());
     Request {
-        url: endpoint.target.url.clone(),
+        url: endpoint.transport.target.url.clone(),
         headers,
         body,
     }

@@ -67,7 +67,7 @@ impl Report {
     fn new(hook: &Endpoint) -> Report {
         Report {
             hook: hook.name.clone(),
-            url: hook.url.display(),
+            url: hook.transport.url.display(),
             ..Report::default()
         }
     }
@@ -407,7 +407,7 @@ fn deliver_one(
             return Err(transient("time budget used up".into(), None));
         }
         delivery.attempts += 1;
-        let timeout = hook.timeout.min(run.deadline - now);
+        let timeout = hook.transport.timeout.min(run.deadline - now);
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

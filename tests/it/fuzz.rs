@@ -2,9 +2,9 @@
 //! fixed number of cases from a fixed seed; `GIT_WEBHOOKS_FUZZ_CASES` multiplies them.
 
 use git_webhooks::event::Body;
-use git_webhooks::payload::Flavor;
 use git_webhooks::event::EventKind;
 use git_webhooks::git::update::{parse_input, parse_line};
+use git_webhooks::payload::Flavor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
