@@ -134,6 +134,16 @@ pub struct Event {
     pub body: Body,
 }
 
+impl Event {
+    /// How many commits the event's update brings (none for a review event).
+    pub fn total_commits(&self) -> usize {
+        match &self.body {
+            Body::Ref(e) => e.total_commits,
+            Body::Review { .. } => 0,
+        }
+    }
+}
+
 /// Why an update got no event.
 #[derive(Debug)]
 pub enum BuildError {

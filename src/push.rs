@@ -280,10 +280,7 @@ impl Site {
             let name = update.name_text();
             match builder.build(update) {
                 Ok(Some(event)) => {
-                    let commits = match &event.body {
-                        crate::event::Body::Ref(e) => e.total_commits,
-                        crate::event::Body::Review { .. } => 0,
-                    };
+                    let commits = event.total_commits();
                     out.say(
                         Level::Detail,
                         format!("{name}: {} event, {commits} commit(s)", event.kind.name()),

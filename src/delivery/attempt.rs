@@ -285,6 +285,24 @@ mod tests {
     }
 
     #[test]
+    fn answers_are_transient_refused_or_stuck() {
+        let wait = Some(Duration::from_secs(3));
+        for status in [408, 425, 429, 500, 503] {
+            assert_eq!(
+                FailureKind::of_status(status, wait),
+                FailureKind::Transient { retry_after: wait },
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 410, 422] {
+            assert_eq!(FailureKind::of_status(status, wait), FailureKind::Refused, "{status}");
+        }
+        for status in [301, 302, 308] {
+            assert_eq!(FailureKind::of_status(status, None), FailureKind::Stuck, "{status}");
+        }
+    }
+
+    #[test]
     fn transport_errors_are_described_without_the_url() {
         let url = "http://u:pw-S3CRET@h/p/var-S3CRET?k=q-S3CRET";
         for error in [

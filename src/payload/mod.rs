@@ -99,3 +99,135 @@ struct HeaderNames {
     delivery: &'static str,
     token: &'static str,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::event::{Commit, RefEvent, RepositoryInfo};
+    use crate::git::pusher::Pusher;
+
+    fn push_event(kind: EventKind) -> Event {
+        let commit = Commit {
+            id: "a".repeat(40),
+            message: "Fix the thing\n\nBecause.\n".into(),
+            title: "Fix the thing".into(),
+            timestamp: "2019-01-01T00:08:00+08:00".into(),
+            author_name: "A U Thor".into(),
+            author_email: "author@example.com".into(),
+        };
+        let event = RefEvent {
+            before: "0".repeat(40),
+            after: "a".repeat(40),
+            refname: "refs/heads/main".into(),
+            checkout_sha: Some("a".repeat(40)),
+            message: None,
+            pusher: Pusher {
+                name: "alice".into(),
+                email: "alice@example.com".into(),
+                id: 4,
+            },
+            repository: RepositoryInfo {
+                name: "project".into(),
+                homepage: "https://git.example.com/team/project".into(),
+                ..RepositoryInfo::default()
+            },
+            default_branch: "main".into(),
+            commits: vec![commit],
+            total_commits: 7,
+            forced: false,
+            push_options: vec!["ci.skip".into(), "mr.target=dev".into()],
+        };
+        Event {
+            kind,
+            refname: event.refname.clone(),
+            body: Body::Ref(Box::new(event)),
+        }
+    }
+
+    fn rendered(flavor: Flavor, event: &Event) -> Value {
+        serde_json::from_slice(&flavor.render(event)).unwrap()
+    }
+
+    #[test]
+    fn atomgit_bodies_have_the_seeds_fields_in_order() {
+        let body = rendered(Flavor::AtomGit, &push_event(EventKind::Push));
+        let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "object_kind",
+                "event_name",
+                "before",
+                "after",
+                "ref",
+                "checkout_sha",
+                "message",
+                "user_id",
+                "user_name",
+                "user_username",
+                "user_email",
+                "user_avatar",
+                "project_id",
+                "project",
+                "repository",
+                "commits",
+                "total_commits_count",
+                "push_options",
+                "forced",
+            ]
+        );
+        assert_eq!(body["total_commits_count"], 7);
+        assert_eq!(
+            body["commits"][0]["url"],
+            format!("https://git.example.com/team/project/commits/{}", "a".repeat(40))
+        );
+        assert_eq!(
+            body["commits"][0]["author"],
+            json!({"name": "A U Thor", "email": "author@example.com"})
+        );
+        assert_eq!(body["push_options"], json!({"ci.skip": true, "mr.target": "dev"}));
+        assert_eq!(body["project"]["path_with_namespace"], "team/project");
+        assert_eq!(body["project"]["namespace"], "team");
+    }
+
+    #[test]
+    fn tag_pushes_have_no_forced_flag_and_gitlab_links_commits_its_way() {
+        let tag = rendered(Flavor::AtomGit, &push_event(EventKind::TagPush));
+        assert_eq!(tag["object_kind"], "tag_push");
+        assert!(tag.get("forced").is_none());
+        let gitlab = rendered(Flavor::GitLab, &push_event(EventKind::Push));
+        assert_eq!(
+            gitlab["commits"][0]["url"],
+            format!("https://git.example.com/team/project/-/commit/{}", "a".repeat(40))
+        );
+    }
+
+    #[test]
+    fn each_flavour_names_its_headers_and_reserves_them() {
+        let atomgit = Flavor::AtomGit.headers(EventKind::TagPush, "id-1", Some("t"));
+        assert_eq!(
+            atomgit,
+            [
+                ("X-AtomGit-Event", "Tag Push Hook".to_string()),
+                ("X-AtomGit-Delivery", "id-1".to_string()),
+                ("X-AtomGit-Token", "t".to_string()),
+            ]
+        );
+        let gitlab = Flavor::GitLab.headers(EventKind::Push, "id-2", None);
+        assert_eq!(gitlab[0], ("X-Gitlab-Event", "Push Hook".to_string()));
+        assert_eq!(gitlab[1].0, "X-Gitlab-Event-UUID");
+        let reserved: Vec<&str> = reserved_headers().collect();
+        for name in [
+            "X-Gitlab-Token",
+            "X-AtomGit-Delivery",
+            "Idempotency-Key",
+            "webhook-signature",
+        ] {
+            assert!(reserved.contains(&name), "{name}");
+        }
+        assert_eq!(Flavor::from_name("gitlab"), Some(Flavor::GitLab));
+        assert_eq!(Flavor::from_name("gitea"), None);
+    }
+}
