@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
+use crate::git::changes::{self, Changes};
 use crate::git::history::{peel_to_commit, History};
 use crate::git::pusher::Pusher;
 use crate::git::update::{Change, ObjectId, RefKind, RefUpdate};
@@ -82,13 +83,28 @@ pub struct RepositoryInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commit {
     pub id: String,
+    pub tree_id: String,
     pub message: String,
     /// The message's first line.
     pub title: String,
     /// The committer date in RFC 3339 with the commit's own offset.
     pub timestamp: String,
+    /// The author date, the same way.
+    pub authored: String,
     pub author_name: String,
     pub author_email: String,
+    pub committer_name: String,
+    pub committer_email: String,
+    /// The paths it changed against its first parent.
+    pub changes: Changes,
+}
+
+/// How much an event lists: the newest `commits` of an update, and at most `files`
+/// changed paths per commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub commits: usize,
+    pub files: usize,
 }
 
 /// What a push did to one branch or tag.
@@ -167,7 +183,7 @@ pub struct Builder<'a> {
     repo: &'a Repository,
     history: &'a History<'a>,
     repository: &'a RepositoryInfo,
-    max_commits: usize,
+    limits: Limits,
     pusher: &'a Pusher,
     push_options: &'a [String],
     default_branch: String,
@@ -175,12 +191,12 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for the updates of one push: at most `max_commits` commits listed each.
+    /// A builder for the updates of one push, listing what `limits` allow.
     pub fn new(
         repo: &'a Repository,
         history: &'a History<'a>,
         repository: &'a RepositoryInfo,
-        max_commits: usize,
+        limits: Limits,
         pusher: &'a Pusher,
         push_options: &'a [String],
     ) -> Builder<'a> {
@@ -188,7 +204,7 @@ impl<'a> Builder<'a> {
             repo,
             history,
             repository,
-            max_commits,
+            limits,
             pusher,
             push_options,
             default_branch: crate::git::branch::default_branch(repo),
@@ -218,7 +234,7 @@ impl<'a> Builder<'a> {
             EventKind::Push => {
                 let selection = self
                     .history
-                    .select(update, self.max_commits)
+                    .select(update, self.limits.commits)
                     .map_err(|e| BuildError::Git(e.0))?;
                 (selection, None)
             }
@@ -273,15 +289,23 @@ impl<'a> Builder<'a> {
             .find_commit(oid)
             .map_err(|_| BuildError::UnknownObject(id.to_string()))?;
         let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-        let committed = commit.committer().when();
-        let author = commit.author();
+        let (author, committer) = (commit.author(), commit.committer());
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let time = |t: git2::Time| rfc3339(t.seconds(), t.offset_minutes());
+        let changes =
+            changes::of_commit(self.repo, oid, self.limits.files).map_err(|e| BuildError::Git(e.to_string()))?;
         let value = Commit {
             id: id.to_string(),
+            tree_id: commit.tree_id().to_string(),
             title: message.lines().next().unwrap_or_default().to_string(),
             message,
-            timestamp: rfc3339(committed.seconds(), committed.offset_minutes()),
-            author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            timestamp: time(committer.when()),
+            authored: time(author.when()),
+            author_name: text(author.name_bytes()),
+            author_email: text(author.email_bytes()),
+            committer_name: text(committer.name_bytes()),
+            committer_email: text(committer.email_bytes()),
+            changes,
         };
         self.commits.insert(id.to_string(), value.clone());
         Ok(value)

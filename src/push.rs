@@ -269,7 +269,7 @@ impl Site {
     ) -> (Vec<Event>, Vec<RefUpdate>) {
         let history = History::new(&self.repo, self.git_dir(), tips);
         let repository = &config.repository;
-        let mut builder = Builder::new(&self.repo, &history, repository, config.max_commits, pusher, options);
+        let mut builder = Builder::new(&self.repo, &history, repository, config.limits, pusher, options);
         let mut events = Vec::new();
         let mut unbuilt = Vec::new();
         for (i, update) in updates.iter().enumerate() {

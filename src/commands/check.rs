@@ -44,7 +44,11 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
             .map_or_else(|| "default".to_string(), |p| p.display().to_string());
         let _ = writeln!(s, "  {key} = {value}  ({origin})");
     }
-    let _ = writeln!(s, "[payload] max_commits = {}", config.max_commits);
+    let _ = writeln!(
+        s,
+        "[payload] max_commits = {}, max_files = {}",
+        config.limits.commits, config.limits.files
+    );
     let _ = writeln!(s, "[delivery] budget = {}s", config.budget.as_secs_f64());
     for (name, user) in &config.users {
         let _ = writeln!(s, "[users.{name}] email = {:?}, id = {}", user.email, user.id);

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::event::RepositoryInfo;
+use crate::event::{Limits, RepositoryInfo};
 use crate::git::pusher::User;
 
 /// The repository's own config file name, inside the bare repository.
@@ -31,7 +31,8 @@ pub const SYSTEM_FILE: &str = "/etc/git-webhooks.toml";
 pub struct Config {
     pub repository: RepositoryInfo,
     pub users: BTreeMap<String, User>,
-    pub max_commits: usize,
+    /// How much each event lists (`[payload] max_commits`, `max_files`).
+    pub limits: Limits,
     pub budget: Duration,
     pub hooks: Vec<Endpoint>,
     /// Problems worth a word that do not stop anything.
@@ -77,7 +78,10 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     let mut repository = default_repository(&abs, &name);
     let mut origins = BTreeMap::new();
     let mut users = BTreeMap::new();
-    let mut max_commits = 20;
+    let mut limits = Limits {
+        commits: 20,
+        files: 1000,
+    };
     let mut budget = Duration::from_secs(15);
     let mut hooks = Vec::new();
     let mut files = Vec::new();
@@ -133,7 +137,10 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
             }
         }
         if let Some(m) = raw.payload.as_ref().and_then(|p| p.max_commits) {
-            max_commits = m;
+            limits.commits = m;
+        }
+        if let Some(m) = raw.payload.as_ref().and_then(|p| p.max_files) {
+            limits.files = m;
         }
         if let Some(b) = raw.delivery.as_ref().and_then(|d| d.budget.as_ref()) {
             match b.get_ref().duration() {
@@ -185,7 +192,7 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     Ok(Config {
         repository,
         users,
-        max_commits,
+        limits,
         budget,
         hooks,
         warnings,
@@ -245,7 +252,13 @@ mod tests {
         assert_eq!(h.filter.events, vec![EventKind::Push, EventKind::TagPush]);
         assert_eq!(h.transport.timeout, Duration::from_secs(10));
         assert_eq!(c.budget, Duration::from_secs(15));
-        assert_eq!(c.max_commits, 20);
+        assert_eq!(
+            c.limits,
+            Limits {
+                commits: 20,
+                files: 1000
+            }
+        );
     }
 
     #[test]

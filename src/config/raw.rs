@@ -56,6 +56,7 @@ pub(super) struct RawRepository {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPayload {
     pub(super) max_commits: Option<usize>,
+    pub(super) max_files: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! and the repository's hooks and default branch.
 
 pub mod branch;
+pub mod changes;
 pub mod history;
 pub mod hookfiles;
 pub mod pusher;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::HeaderNames;
 use crate::event::{Commit, EventKind, RefEvent, RepositoryInfo};
+use crate::git::changes::{Changes, FileChange};
 
 pub(super) const HEADERS: HeaderNames = HeaderNames {
     event: "X-AtomGit-Event",
@@ -80,6 +81,23 @@ struct CommitBody<'a> {
     timestamp: &'a str,
     url: String,
     author: Author<'a>,
+    added: Vec<&'a str>,
+    modified: Vec<&'a str>,
+    removed: Vec<&'a str>,
+}
+
+/// A commit's paths the GitLab way (`Commit#repo_changes`): a renamed file is added
+/// under its new path, and its old path is not listed as removed.
+fn gitlab_changes(changes: &Changes) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+    let (mut added, mut modified, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    for change in &changes.files {
+        match change {
+            FileChange::Added(p) | FileChange::Renamed(_, p) => added.push(p.as_str()),
+            FileChange::Modified(p) => modified.push(p.as_str()),
+            FileChange::Removed(p) => removed.push(p.as_str()),
+        }
+    }
+    (added, modified, removed)
 }
 
 #[derive(Serialize)]
@@ -95,16 +113,22 @@ pub(super) fn push_body<'a>(
     commit_url: impl Fn(&str, &str) -> String,
 ) -> PushBody<'a> {
     let repo = &event.repository;
-    let commit = |c: &'a Commit| CommitBody {
-        id: &c.id,
-        message: &c.message,
-        title: &c.title,
-        timestamp: &c.timestamp,
-        url: commit_url(&repo.homepage, &c.id),
-        author: Author {
-            name: &c.author_name,
-            email: &c.author_email,
-        },
+    let commit = |c: &'a Commit| {
+        let (added, modified, removed) = gitlab_changes(&c.changes);
+        CommitBody {
+            id: &c.id,
+            message: &c.message,
+            title: &c.title,
+            timestamp: &c.timestamp,
+            url: commit_url(&repo.homepage, &c.id),
+            author: Author {
+                name: &c.author_name,
+                email: &c.author_email,
+            },
+            added,
+            modified,
+            removed,
+        }
     };
     PushBody {
         object_kind: kind.name(),

@@ -106,16 +106,30 @@ mod tests {
 
     use super::*;
     use crate::event::{Commit, RefEvent, RepositoryInfo};
+    use crate::git::changes::{Changes, FileChange};
     use crate::git::pusher::Pusher;
 
     fn push_event(kind: EventKind) -> Event {
         let commit = Commit {
             id: "a".repeat(40),
+            tree_id: "b".repeat(40),
             message: "Fix the thing\n\nBecause.\n".into(),
             title: "Fix the thing".into(),
             timestamp: "2019-01-01T00:08:00+08:00".into(),
+            authored: "2019-01-01T00:07:00+08:00".into(),
             author_name: "A U Thor".into(),
             author_email: "author@example.com".into(),
+            committer_name: "C O Mitter".into(),
+            committer_email: "committer@example.com".into(),
+            changes: Changes {
+                files: vec![
+                    FileChange::Added("new.txt".into()),
+                    FileChange::Modified("src/a b.rs".into()),
+                    FileChange::Removed("old.txt".into()),
+                    FileChange::Renamed("from.txt".into(), "to.txt".into()),
+                ],
+                total: 4,
+            },
         };
         let event = RefEvent {
             before: "0".repeat(40),
@@ -187,6 +201,10 @@ mod tests {
             body["commits"][0]["author"],
             json!({"name": "A U Thor", "email": "author@example.com"})
         );
+        // GitLab's rule: a rename adds its new path and does not remove the old one.
+        assert_eq!(body["commits"][0]["added"], json!(["new.txt", "to.txt"]));
+        assert_eq!(body["commits"][0]["modified"], json!(["src/a b.rs"]));
+        assert_eq!(body["commits"][0]["removed"], json!(["old.txt"]));
         assert_eq!(body["push_options"], json!({"ci.skip": true, "mr.target": "dev"}));
         assert_eq!(body["project"]["path_with_namespace"], "team/project");
         assert_eq!(body["project"]["namespace"], "team");
