@@ -77,6 +77,39 @@ pub struct RepositoryInfo {
     pub git_http_url: String,
     pub git_ssh_url: String,
     pub visibility_level: u32,
+    /// `[repository] commit_url`: the link to a commit (`{homepage}`, `{id}`).
+    pub commit_url: Option<String>,
+    /// `[repository] compare_url`: the link to a push's changes (`{homepage}`,
+    /// `{before}`, `{after}`).
+    pub compare_url: Option<String>,
+}
+
+/// The placeholders of the link templates.
+pub const LINK_PLACEHOLDERS: [&str; 4] = ["homepage", "id", "before", "after"];
+
+impl RepositoryInfo {
+    /// The link to commit `id`: the `commit_url` template, else `default` (a flavour's
+    /// own form of it).
+    pub fn commit_link(&self, id: &str, default: &str) -> String {
+        let template = self.commit_url.as_deref().unwrap_or(default);
+        self.fill(template, &[("id", id)])
+    }
+
+    /// The link to the changes from `before` to `after`: the `compare_url` template, else
+    /// `default`.
+    pub fn compare_link(&self, before: &str, after: &str, default: &str) -> String {
+        let template = self.compare_url.as_deref().unwrap_or(default);
+        self.fill(template, &[("before", before), ("after", after)])
+    }
+
+    fn fill(&self, template: &str, values: &[(&str, &str)]) -> String {
+        let homepage = self.homepage.trim_end_matches('/');
+        values
+            .iter()
+            .fold(template.replace("{homepage}", homepage), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+    }
 }
 
 /// One listed commit.

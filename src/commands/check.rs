@@ -36,6 +36,14 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
         ("git_http_url", text(&r.git_http_url)),
         ("git_ssh_url", text(&r.git_ssh_url)),
         ("visibility_level", r.visibility_level.to_string()),
+        (
+            "commit_url",
+            text(r.commit_url.as_deref().unwrap_or("(each flavour's own)")),
+        ),
+        (
+            "compare_url",
+            text(r.compare_url.as_deref().unwrap_or("(each flavour's own)")),
+        ),
     ];
     for (key, value) in fields {
         let origin = config

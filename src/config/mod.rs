@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::event::{Limits, RepositoryInfo};
+use crate::event::{Limits, RepositoryInfo, LINK_PLACEHOLDERS};
 use crate::git::pusher::User;
 
 /// The repository's own config file name, inside the bare repository.
@@ -118,6 +118,26 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
             set("url", r.url.clone(), &mut repository.url);
             set("git_http_url", r.git_http_url.clone(), &mut repository.git_http_url);
             set("git_ssh_url", r.git_ssh_url.clone(), &mut repository.git_ssh_url);
+            for (key, template, field) in [
+                ("commit_url", &r.commit_url, &mut repository.commit_url),
+                ("compare_url", &r.compare_url, &mut repository.compare_url),
+            ] {
+                let Some(template) = template else { continue };
+                match unknown_placeholder(template.get_ref()) {
+                    Some(bad) => errors.push(source.error(
+                        template.span().start,
+                        key,
+                        format!(
+                            "unknown placeholder {{{bad}}}; use {}",
+                            LINK_PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                        ),
+                    )),
+                    None => {
+                        *field = Some(fill(template.get_ref()));
+                        origins.insert(key, source.path.clone());
+                    }
+                }
+            }
             if let Some(id) = r.project_id {
                 repository.project_id = id;
                 origins.insert("project_id", source.path.clone());
@@ -199,6 +219,21 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
         files,
         origins,
     })
+}
+
+/// A `{NAME}` in a link template that is not one of [`LINK_PLACEHOLDERS`] (nor `{name}`
+/// or `{path}`, which the system-wide file fills in).
+fn unknown_placeholder(template: &str) -> Option<&str> {
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}')? + start;
+        let name = &rest[start + 1..end];
+        if !LINK_PLACEHOLDERS.contains(&name) && !["name", "path"].contains(&name) {
+            return Some(name);
+        }
+        rest = &rest[end + 1..];
+    }
+    None
 }
 
 fn default_repository(abs: &Path, name: &str) -> RepositoryInfo {

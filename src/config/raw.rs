@@ -42,6 +42,8 @@ pub(super) struct RawFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRepository {
+    pub(super) commit_url: Option<Spanned<String>>,
+    pub(super) compare_url: Option<Spanned<String>>,
     pub(super) name: Option<String>,
     pub(super) project_id: Option<u64>,
     pub(super) description: Option<String>,

@@ -106,12 +106,9 @@ struct Author<'a> {
     email: &'a str,
 }
 
-/// The body, with each commit linked by `commit_url(homepage, id)`.
-pub(super) fn push_body<'a>(
-    kind: EventKind,
-    event: &'a RefEvent,
-    commit_url: impl Fn(&str, &str) -> String,
-) -> PushBody<'a> {
+/// The body, with each commit linked by `[repository] commit_url`, else by the
+/// flavour's own form `commit_url`.
+pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, commit_url: &str) -> PushBody<'a> {
     let repo = &event.repository;
     let commit = |c: &'a Commit| {
         let (added, modified, removed) = gitlab_changes(&c.changes);
@@ -120,7 +117,7 @@ pub(super) fn push_body<'a>(
             message: &c.message,
             title: &c.title,
             timestamp: &c.timestamp,
-            url: commit_url(&repo.homepage, &c.id),
+            url: repo.commit_link(&c.id, commit_url),
             author: Author {
                 name: &c.author_name,
                 email: &c.author_email,
@@ -163,7 +160,7 @@ pub(super) fn push_body<'a>(
 
 /// The AtomGit body: commits at `{homepage}/commits/{id}`, as in the seed.
 pub(super) fn body(kind: EventKind, event: &RefEvent) -> Value {
-    let body = push_body(kind, event, |homepage, id| format!("{homepage}/commits/{id}"));
+    let body = push_body(kind, event, "{homepage}/commits/{id}");
     serde_json::to_value(body).expect("payloads serialize")
 }
 

@@ -13,13 +13,12 @@ pub(super) const HEADERS: HeaderNames = HeaderNames {
     token: "X-Gitlab-Token",
 };
 
-fn commit_url(homepage: &str, id: &str) -> String {
-    format!("{homepage}/-/commit/{id}")
-}
+/// How GitLab links a commit.
+const COMMIT_URL: &str = "{homepage}/-/commit/{id}";
 
 /// A push or tag push body as GitLab links it.
 pub(super) fn body(kind: EventKind, event: &RefEvent) -> Value {
-    serde_json::to_value(push_body(kind, event, commit_url)).expect("payloads serialize")
+    serde_json::to_value(push_body(kind, event, COMMIT_URL)).expect("payloads serialize")
 }
 
 /// A review tool's body with the commits it lists linked the GitLab way. Only commits as
@@ -30,7 +29,8 @@ pub(super) fn review(body: &Value, homepage: &str) -> Value {
     if let Some(commits) = body.get_mut("commits").and_then(Value::as_array_mut) {
         for commit in commits.iter_mut().filter_map(Value::as_object_mut) {
             if let Some(id) = commit.get("id").and_then(Value::as_str).map(str::to_string) {
-                commit.insert("url".into(), Value::from(commit_url(homepage, &id)));
+                let url = COMMIT_URL.replace("{homepage}", homepage).replace("{id}", &id);
+                commit.insert("url".into(), Value::from(url));
             }
         }
     }

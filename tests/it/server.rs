@@ -161,3 +161,29 @@ fn a_repository_can_replace_or_switch_off_a_system_wide_hook() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(system.requests().is_empty(), "{:?}", system.requests());
 }
+
+#[test]
+fn commit_links_follow_the_commit_url_template_of_the_system_file() {
+    let repo = Repo::new();
+    let receiver = Receiver::start();
+    repo.system_config(&format!(
+        "root = \"{}\"\n\n[repository]\nhomepage = \"https://git.example.com/{{path}}\"\ncommit_url = \"https://cgit.example.com/{{path}}.git/commit/?id={{id}}\"\n\n[[hook]]\nname = \"ci\"\nurl = \"{}\"\n",
+        repo.dir.path().display(),
+        receiver.url("/")
+    ));
+    let head = repo.commit("one");
+    repo.push(&["origin", "main"]);
+    let event = receiver.wait_for(1)[0].json();
+    assert_eq!(
+        event["commits"][0]["url"],
+        format!("https://cgit.example.com/project.git/commit/?id={head}")
+    );
+    repo.config("[repository]\ncommit_url = \"{homepage}/c/{sha}\"\n");
+    let check = repo.run(&["check"], "");
+    assert!(!check.status.success());
+    assert!(
+        stderr(&check).contains("unknown placeholder {sha}"),
+        "{}",
+        stderr(&check)
+    );
+}
