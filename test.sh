@@ -28,4 +28,11 @@ if ! python3 -c 'import standardwebhooks, jsonschema' 2>/dev/null; then
   python3 -m pip install -q standardwebhooks jsonschema 2>/dev/null ||
     python3 -m pip install -q --break-system-packages standardwebhooks jsonschema
 fi
+# TypeScript and the types of GitLab's webhook events, for the GitLab flavour's tests.
+npm_dir=target/npm
+if [ ! -d "$npm_dir/node_modules/gitlab-event-types" ] || [ ! -d "$npm_dir/node_modules/typescript" ]; then
+  have npm || { echo "test.sh: npm (Node.js) is needed for the payload tests" >&2; exit 1; }
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && npm install --silent --no-audit --no-fund typescript@5 gitlab-event-types@2.0.1)
+fi
 exec cargo test "$@"

@@ -118,8 +118,6 @@ pub struct Commit {
     pub id: String,
     pub tree_id: String,
     pub message: String,
-    /// The message's first line.
-    pub title: String,
     /// The committer date in RFC 3339 with the commit's own offset.
     pub timestamp: String,
     /// The author date, the same way.
@@ -155,8 +153,10 @@ pub struct RefEvent {
     pub pusher: Pusher,
     pub repository: RepositoryInfo,
     pub default_branch: String,
-    /// The newest commits of the update, oldest first.
+    /// The newest commits of the update, oldest first (none for a tag).
     pub commits: Vec<Commit>,
+    /// For a tag that points at a commit, that commit (GitLab lists it).
+    pub tagged: Option<Commit>,
     /// Exactly how many commits the update brings.
     pub total_commits: usize,
     /// The update is not a fast-forward.
@@ -278,6 +278,10 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|id| self.commit(id))
             .collect::<Result<_, _>>()?;
+        let tagged = match (kind, &checkout_sha) {
+            (EventKind::TagPush, Some(id)) => Some(self.commit(id)?),
+            _ => None,
+        };
         let event = RefEvent {
             before: update.before_hex(),
             after: update.after_hex(),
@@ -288,6 +292,7 @@ impl<'a> Builder<'a> {
             repository: self.repository.clone(),
             default_branch: self.default_branch.clone(),
             commits,
+            tagged,
             total_commits: selection.total,
             forced: selection.forced,
             push_options: self.push_options.to_vec(),
@@ -330,7 +335,6 @@ impl<'a> Builder<'a> {
         let value = Commit {
             id: id.to_string(),
             tree_id: commit.tree_id().to_string(),
-            title: message.lines().next().unwrap_or_default().to_string(),
             message,
             timestamp: time(committer.when()),
             authored: time(author.when()),

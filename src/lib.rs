@@ -17,7 +17,7 @@
 //!   budget; it returns what happened and prints nothing.
 //! - [`commands`]: one module per command; they parse, call the layers and print.
 //!
-//! [`owner`] (accounts, and running as a repository's owner) and [`timefmt`] are small
+//! [`owner`] (accounts, and running as a repository's owner), [`ids`] and [`timefmt`] are small
 //! helpers any layer may use; [`cli`] holds the command line as typed.
 
 pub mod cli;
@@ -26,6 +26,7 @@ pub mod config;
 pub mod delivery;
 pub mod event;
 pub mod git;
+pub mod ids;
 pub mod owner;
 pub mod payload;
 pub mod push;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use git2::Repository;
 
 use crate::config::{Config, Endpoint};
-use crate::delivery::outbox::{self, Delivery, Outbox, RecordedPush, Trigger};
+use crate::delivery::outbox::{Delivery, Outbox, RecordedPush, Trigger};
 use crate::delivery::store::{self, Sharing};
 use crate::delivery::worker::{self, Report, Run};
 use crate::event::{BuildError, Builder, Event, EventKind};
@@ -128,7 +128,7 @@ impl Site {
         );
         let why = "some events could not be built in time";
         self.record(&unbuilt, tips, (pusher, options), why, &mut out);
-        let jobs = self.jobs(config, &events, trigger, &|_, _| outbox::fresh_id());
+        let jobs = self.jobs(config, &events, trigger, &|_, _| crate::ids::fresh_id());
         if !jobs.is_empty() {
             out.reports = worker::deliver(&self.run(trigger, config.budget, true), jobs);
         }
@@ -224,7 +224,7 @@ impl Site {
                 .map(|n| n.as_encoded_bytes().to_vec())
                 .unwrap_or_default();
             let id = |event: &Event, endpoint: &Endpoint| {
-                outbox::derived_id(&[&key, event.refname.as_bytes(), endpoint.name.as_bytes()])
+                crate::ids::derived_id(&[&key, event.refname.as_bytes(), endpoint.name.as_bytes()])
             };
             let stem = path
                 .file_stem()

@@ -4,9 +4,10 @@ use std::path::Path;
 
 use super::{fail, read_stdin, Context};
 use crate::cli::SendEvent;
-use crate::delivery::outbox::{fresh_id, Trigger};
+use crate::delivery::outbox::Trigger;
 use crate::delivery::worker;
 use crate::event::EventKind;
+use crate::ids::fresh_id;
 use crate::payload::review;
 use crate::push::Outcome;
 

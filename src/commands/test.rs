@@ -5,10 +5,11 @@ use git2::Repository;
 
 use super::{fail, Context};
 use crate::config::{self, Endpoint};
-use crate::delivery::outbox::{fresh_id, Trigger};
+use crate::delivery::outbox::Trigger;
 use crate::delivery::worker;
 use crate::event::EventKind;
 use crate::git::update::{Change, ObjectId, RefUpdate};
+use crate::ids::fresh_id;
 use crate::push::{self, Outcome};
 
 pub(super) fn run(ctx: &Context, only: Option<&str>) -> u8 {

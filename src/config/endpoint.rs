@@ -25,6 +25,8 @@ pub struct Endpoint {
     pub transport: Transport,
     pub credentials: Credentials,
     pub provenance: Provenance,
+    /// The repository's homepage, which some flavours name in headers.
+    pub homepage: String,
     /// Why the hook cannot send now (a secret that cannot be read); its events are kept.
     pub unavailable: Vec<String>,
 }
@@ -297,6 +299,7 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
             line: line_of(&source.text, url_at),
             secrets: secret_sources,
         },
+        homepage: String::new(),
         unavailable,
     })
 }

@@ -206,6 +206,9 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
+    for hook in &mut hooks {
+        hook.homepage = repository.homepage.clone();
+    }
     if repository.homepage.is_empty() && !hooks.is_empty() {
         warnings.push("[repository] homepage is not set: commit URLs will be relative (\"/commits/<id>\")".into());
     }

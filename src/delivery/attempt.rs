@@ -81,7 +81,7 @@ pub fn agent(hook: &Endpoint) -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
-        .user_agent(crate::delivery::request::USER_AGENT)
+        .user_agent(hook.flavor.user_agent())
         .tls_config(tls.build())
         .proxy(proxy_from(|name| std::env::var(name).ok()))
         .build()

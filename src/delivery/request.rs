@@ -7,10 +7,7 @@ use base64::Engine;
 use crate::config::Endpoint;
 use crate::delivery::outbox::Delivery;
 use crate::delivery::sign;
-use crate::payload::header;
-
-/// The `User-Agent` we send.
-pub const USER_AGENT: &str = concat!("git-webhooks/", env!("CARGO_PKG_VERSION"));
+use crate::payload::{header, HeaderFacts};
 
 /// A request ready for the wire.
 pub struct Request {
@@ -25,11 +22,18 @@ pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
     let body = delivery.body.as_bytes().to_vec();
     let mut headers: Vec<(String, String)> = vec![
         (header::CONTENT_TYPE.into(), "application/json".into()),
-        (header::USER_AGENT.into(), USER_AGENT.into()),
+        (header::USER_AGENT.into(), endpoint.flavor.user_agent().into()),
         (header::IDEMPOTENCY_KEY.into(), delivery.id.clone()),
     ];
     let token = endpoint.credentials.token.as_ref().map(|t| t.expose());
-    let flavoured = endpoint.flavor.headers(delivery.event, &delivery.id, token);
+    let facts = HeaderFacts {
+        kind: delivery.event,
+        id: &delivery.id,
+        token,
+        hook: &endpoint.name,
+        homepage: &endpoint.homepage,
+    };
+    let flavoured = endpoint.flavor.headers(&facts);
     headers.extend(flavoured.into_iter().map(|(n, v)| (n.to_string(), v)));
     if let Some((user, password)) = &endpoint.transport.target.basic {
         let pair = BASE64.encode(format!("{user}:{}", password.expose()));

@@ -23,6 +23,9 @@ pub(super) struct PushBody<'a> {
     after: &'a str,
     #[serde(rename = "ref")]
     refname: &'a str,
+    /// GitLab only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ref_protected: Option<bool>,
     checkout_sha: Option<&'a str>,
     message: Option<&'a str>,
     user_id: u64,
@@ -35,7 +38,7 @@ pub(super) struct PushBody<'a> {
     repository: Repository<'a>,
     commits: Vec<CommitBody<'a>>,
     total_commits_count: usize,
-    push_options: Map<String, Value>,
+    push_options: Value,
     /// Push events only.
     #[serde(skip_serializing_if = "Option::is_none")]
     forced: Option<bool>,
@@ -77,7 +80,7 @@ struct Project<'a> {
 struct CommitBody<'a> {
     id: &'a str,
     message: &'a str,
-    title: &'a str,
+    title: String,
     timestamp: &'a str,
     url: String,
     author: Author<'a>,
@@ -108,16 +111,26 @@ struct Author<'a> {
 
 /// The body, with each commit linked by `[repository] commit_url`, else by the
 /// flavour's own form `commit_url`.
-pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, commit_url: &str) -> PushBody<'a> {
+/// What a flavour does its own way with the shared body.
+pub(super) struct Style {
+    /// How the forge links a commit (`{homepage}`, `{id}`), unless `[repository]
+    /// commit_url` says otherwise.
+    pub commit_url: &'static str,
+    /// GitLab's own ways: `ref_protected`, push options nested by namespace, and the
+    /// tagged commit listed in a tag push.
+    pub gitlab: bool,
+}
+
+pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, style: &Style) -> PushBody<'a> {
     let repo = &event.repository;
     let commit = |c: &'a Commit| {
         let (added, modified, removed) = gitlab_changes(&c.changes);
         CommitBody {
             id: &c.id,
             message: &c.message,
-            title: &c.title,
+            title: title(&c.message),
             timestamp: &c.timestamp,
-            url: repo.commit_link(&c.id, commit_url),
+            url: repo.commit_link(&c.id, style.commit_url),
             author: Author {
                 name: &c.author_name,
                 email: &c.author_email,
@@ -127,12 +140,20 @@ pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, commit_url: &s
             removed,
         }
     };
+    // GitLab lists the commit a tag points at as the tag push's one commit.
+    let (commits, total) = match (&event.tagged, style.gitlab) {
+        (Some(tagged), true) => (std::slice::from_ref(tagged), 1),
+        _ => (&event.commits[..], event.total_commits),
+    };
+    let branch = event.refname.strip_prefix("refs/heads/");
     PushBody {
         object_kind: kind.name(),
         event_name: kind.name(),
         before: &event.before,
         after: &event.after,
         refname: &event.refname,
+        // Plain git protects no branch; GitLab protects the default branch by default.
+        ref_protected: style.gitlab.then_some(branch == Some(event.default_branch.as_str())),
         checkout_sha: event.checkout_sha.as_deref(),
         message: event.message.as_deref(),
         user_id: event.pusher.id,
@@ -151,16 +172,23 @@ pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, commit_url: &s
             git_ssh_url: &repo.git_ssh_url,
             visibility_level: repo.visibility_level,
         },
-        commits: event.commits.iter().map(commit).collect(),
-        total_commits_count: event.total_commits,
-        push_options: options_object(&event.push_options),
+        commits: commits.iter().map(commit).collect(),
+        total_commits_count: total,
+        push_options: match style.gitlab {
+            true => super::gitlab::push_options(&event.push_options),
+            false => Value::Object(options_object(&event.push_options)),
+        },
         forced: (kind == EventKind::Push).then_some(event.forced),
     }
 }
 
 /// The AtomGit body: commits at `{homepage}/commits/{id}`, as in the seed.
 pub(super) fn body(kind: EventKind, event: &RefEvent) -> Value {
-    let body = push_body(kind, event, "{homepage}/commits/{id}");
+    let style = Style {
+        commit_url: "{homepage}/commits/{id}",
+        gitlab: false,
+    };
+    let body = push_body(kind, event, &style);
     serde_json::to_value(body).expect("payloads serialize")
 }
 
@@ -199,6 +227,23 @@ fn project<'a>(repo: &'a RepositoryInfo, default_branch: &'a str) -> Project<'a>
         ssh_url: &repo.git_ssh_url,
         http_url: &repo.git_http_url,
     }
+}
+
+/// A commit's title as GitLab makes it (`Commit#title`): the first line of the message
+/// (`No commit message` when there is none); one of 100 characters or more is cut to
+/// at most 78 at a space, and `...` is added.
+pub(super) fn title(message: &str) -> String {
+    let first = message.split(['\r', '\n']).next().unwrap_or_default();
+    if message.trim().is_empty() {
+        return "No commit message".into();
+    }
+    let chars: Vec<char> = first.chars().collect();
+    if chars.len() < 100 {
+        return first.to_string();
+    }
+    let room = 81 - 3;
+    let stop = chars[..=room].iter().rposition(|&c| c == ' ').unwrap_or(room);
+    format!("{}...", chars[..stop].iter().collect::<String>())
 }
 
 /// `git push -o` options as an object: `key=value` gives a string, a bare `key` gives true.

@@ -42,20 +42,46 @@ impl Flavor {
         serde_json::to_vec(&value).expect("payloads serialize")
     }
 
-    /// The headers that name the event and carry the delivery id and the token, as this
-    /// flavour's forge sends them.
-    pub fn headers(self, kind: EventKind, id: &str, token: Option<&str>) -> Vec<(&'static str, String)> {
+    /// The headers that name the event and carry the delivery id, the token and the
+    /// rest of what this flavour's forge sends about a delivery.
+    pub fn headers(self, facts: &HeaderFacts) -> Vec<(&'static str, String)> {
         let names = match self {
             Flavor::AtomGit => atomgit::HEADERS,
             Flavor::GitLab => gitlab::HEADERS,
         };
         let mut headers = vec![
-            (names.event, kind.header().to_string()),
-            (names.delivery, id.to_string()),
+            (names.event, facts.kind.header().to_string()),
+            (names.delivery, facts.id.to_string()),
         ];
-        headers.extend(token.map(|t| (names.token, t.to_string())));
+        headers.extend(facts.token.map(|t| (names.token, t.to_string())));
+        if self == Flavor::GitLab {
+            headers.extend(gitlab::more_headers(facts));
+        }
         headers
     }
+
+    /// The `User-Agent` of this flavour's requests.
+    pub fn user_agent(self) -> &'static str {
+        match self {
+            Flavor::AtomGit => USER_AGENT,
+            Flavor::GitLab => gitlab::USER_AGENT,
+        }
+    }
+}
+
+/// git-webhooks' own `User-Agent`.
+pub const USER_AGENT: &str = concat!("git-webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// What a delivery's flavoured headers are made of.
+pub struct HeaderFacts<'a> {
+    pub kind: EventKind,
+    /// The delivery id.
+    pub id: &'a str,
+    pub token: Option<&'a str>,
+    /// The hook's name.
+    pub hook: &'a str,
+    /// The repository's homepage.
+    pub homepage: &'a str,
 }
 
 /// The headers of every request, whatever the flavour.
@@ -90,7 +116,7 @@ pub fn reserved_headers() -> impl Iterator<Item = &'static str> {
     let flavoured = [atomgit::HEADERS, gitlab::HEADERS]
         .into_iter()
         .flat_map(|h| [h.event, h.delivery, h.token]);
-    header::ALL.into_iter().chain(flavoured)
+    header::ALL.into_iter().chain(flavoured).chain(gitlab::MORE_HEADERS)
 }
 
 /// The names of a flavour's event, delivery id and token headers.
@@ -114,7 +140,6 @@ mod tests {
             id: "a".repeat(40),
             tree_id: "b".repeat(40),
             message: "Fix the thing\n\nBecause.\n".into(),
-            title: "Fix the thing".into(),
             timestamp: "2019-01-01T00:08:00+08:00".into(),
             authored: "2019-01-01T00:07:00+08:00".into(),
             author_name: "A U Thor".into(),
@@ -148,8 +173,14 @@ mod tests {
                 ..RepositoryInfo::default()
             },
             default_branch: "main".into(),
-            commits: vec![commit],
-            total_commits: 7,
+            // Tag pushes list no commits of their own; the tagged commit is kept apart.
+            commits: if kind == EventKind::Push {
+                vec![commit.clone()]
+            } else {
+                vec![]
+            },
+            tagged: (kind == EventKind::TagPush).then_some(commit),
+            total_commits: if kind == EventKind::Push { 7 } else { 0 },
             forced: false,
             push_options: vec!["ci.skip".into(), "mr.target=dev".into()],
         };
@@ -224,7 +255,14 @@ mod tests {
 
     #[test]
     fn each_flavour_names_its_headers_and_reserves_them() {
-        let atomgit = Flavor::AtomGit.headers(EventKind::TagPush, "id-1", Some("t"));
+        let facts = |kind, id, token| HeaderFacts {
+            kind,
+            id,
+            token,
+            hook: "ci",
+            homepage: "https://git.example.com:8443/team/project",
+        };
+        let atomgit = Flavor::AtomGit.headers(&facts(EventKind::TagPush, "id-1", Some("t")));
         assert_eq!(
             atomgit,
             [
@@ -233,9 +271,19 @@ mod tests {
                 ("X-AtomGit-Token", "t".to_string()),
             ]
         );
-        let gitlab = Flavor::GitLab.headers(EventKind::Push, "id-2", None);
+        let gitlab = Flavor::GitLab.headers(&facts(EventKind::Push, "id-2", None));
         assert_eq!(gitlab[0], ("X-Gitlab-Event", "Push Hook".to_string()));
         assert_eq!(gitlab[1].0, "X-Gitlab-Event-UUID");
+        assert_eq!(gitlab[2].0, "X-Gitlab-Webhook-UUID");
+        assert_eq!(
+            gitlab[2].1,
+            Flavor::GitLab.headers(&facts(EventKind::TagPush, "id-3", None))[2].1
+        );
+        assert_eq!(
+            gitlab[3],
+            ("X-Gitlab-Instance", "https://git.example.com:8443".to_string())
+        );
+        assert!(Flavor::GitLab.user_agent().starts_with("GitLab/"));
         let reserved: Vec<&str> = reserved_headers().collect();
         for name in [
             "X-Gitlab-Token",
@@ -247,5 +295,48 @@ mod tests {
         }
         assert_eq!(Flavor::from_name("gitlab"), Some(Flavor::GitLab));
         assert_eq!(Flavor::from_name("gitea"), None);
+    }
+
+    #[test]
+    fn gitlab_nests_the_push_options_it_knows_and_lists_a_tags_commit() {
+        let options: Vec<String> = [
+            "ci.skip",
+            "mr.target=dev",
+            "ci.variable=A=1",
+            "ci.variable=A=1",
+            "x.y",
+            "plain",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            gitlab::push_options(&options),
+            json!({"ci": {"skip": "", "variable": {"A=1": 2}}, "merge_request": {"target": "dev"}})
+        );
+        let push = rendered(Flavor::GitLab, &push_event(EventKind::Push));
+        assert_eq!(push["ref_protected"], true, "the default branch");
+        assert_eq!(
+            push["push_options"],
+            json!({"ci": {"skip": ""}, "merge_request": {"target": "dev"}})
+        );
+        let tag = rendered(Flavor::GitLab, &push_event(EventKind::TagPush));
+        assert_eq!(tag["total_commits_count"], 1);
+        assert_eq!(tag["commits"][0]["id"], "a".repeat(40));
+        let atomgit_tag = rendered(Flavor::AtomGit, &push_event(EventKind::TagPush));
+        assert_eq!(atomgit_tag["commits"], json!([]), "the seed's tag push lists no commit");
+        assert!(atomgit_tag.get("ref_protected").is_none());
+    }
+
+    #[test]
+    fn titles_follow_gitlabs_rule() {
+        assert_eq!(atomgit::title("Fix it\r\nmore"), "Fix it");
+        assert_eq!(atomgit::title("  \n"), "No commit message");
+        let long = format!("{} tail", "word ".repeat(25));
+        let title = atomgit::title(&long);
+        assert_eq!(title, format!("{}...", "word ".repeat(15).trim_end()));
+        assert!(title.chars().count() <= 81);
+        let unbroken = "x".repeat(120);
+        assert_eq!(atomgit::title(&unbroken), format!("{}...", "x".repeat(78)));
+        assert_eq!(atomgit::title(&"y".repeat(99)), "y".repeat(99));
     }
 }

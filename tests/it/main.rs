@@ -6,6 +6,7 @@ mod cli;
 mod commits;
 mod delivery;
 mod fuzz;
+mod gitlab;
 mod leaks;
 mod listen;
 mod objects;

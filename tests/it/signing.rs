@@ -39,7 +39,7 @@ fn body_file(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
 }
 
 /// adnanh/webhook on 127.0.0.1, killed when dropped.
-struct WebhookServer {
+pub(crate) struct WebhookServer {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -47,7 +47,7 @@ struct WebhookServer {
 
 impl WebhookServer {
     /// Starts `webhook` with these hook definitions and waits until it listens.
-    fn start(dir: &Path, hooks: &serde_json::Value) -> WebhookServer {
+    pub(crate) fn start(dir: &Path, hooks: &serde_json::Value) -> WebhookServer {
         let hooks_file = dir.join("hooks.json");
         std::fs::write(&hooks_file, serde_json::to_vec_pretty(hooks).unwrap()).unwrap();
         let port = free_port();
@@ -76,11 +76,11 @@ impl WebhookServer {
         server
     }
 
-    fn url(&self, id: &str) -> String {
+    pub(crate) fn url(&self, id: &str) -> String {
         format!("http://127.0.0.1:{}/hooks/{id}", self.port)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
         text.push_str(&std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default());
         text
@@ -450,13 +450,15 @@ token = "ag-token"
     assert_eq!(atomgit[0].header("X-AtomGit-Token"), Some("ag-token"));
     assert!(atomgit[0].header("X-Gitlab-Event").is_none() && atomgit[0].header("X-Gitlab-Token").is_none());
     assert_eq!(atomgit[0].json()["commits"][0]["url"], format!("{home}/commits/{a}"));
-    // Same body otherwise.
+    // Same body otherwise, but for GitLab's own `ref_protected`.
     let strip = |mut v: serde_json::Value| {
         for c in v["commits"].as_array_mut().unwrap() {
             c["url"] = serde_json::Value::Null;
         }
+        v.as_object_mut().unwrap().remove("ref_protected");
         v
     };
+    assert_eq!(gitlab[0].json()["ref_protected"], true, "main is the default branch");
     assert_eq!(strip(gitlab[0].json()), strip(atomgit[0].json()));
 }
 
