@@ -5,7 +5,11 @@ mod atomgit;
 mod gitlab;
 pub mod review;
 
-use crate::event::{Body, Event, EventKind};
+use crate::event::{Body, Event, EventKind, RefEvent};
+
+/// The largest body sent: GitHub refuses to deliver payloads over 25 MB, and receivers
+/// of the other forges have limits of the same order.
+pub const MAX_BODY: usize = 25_000_000;
 
 /// The dialect a hook speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +36,37 @@ impl Flavor {
     }
 
     /// The exact body bytes of `event` in this flavour.
+    /// A body over [`MAX_BODY`] bytes is rendered again without the commits' file lists,
+    /// then with the newest commit only (`total_commits_count` stays exact).
     pub fn render(self, event: &Event) -> Vec<u8> {
+        let body = self.render_whole(event);
+        let Body::Ref(e) = &event.body else {
+            return body;
+        };
+        if body.len() <= MAX_BODY {
+            return body;
+        }
+        let mut slim = (**e).clone();
+        for commit in slim.commits.iter_mut().chain(slim.tagged.as_mut()) {
+            commit.changes.files.clear();
+        }
+        let smaller = |e: &RefEvent| {
+            let event = Event {
+                body: Body::Ref(Box::new(e.clone())),
+                ..event.clone()
+            };
+            self.render_whole(&event)
+        };
+        let body = smaller(&slim);
+        if body.len() <= MAX_BODY {
+            return body;
+        }
+        let newest = slim.commits.len().saturating_sub(1);
+        slim.commits.drain(..newest);
+        smaller(&slim)
+    }
+
+    fn render_whole(self, event: &Event) -> Vec<u8> {
         let value = match (&event.body, self) {
             (Body::Ref(e), Flavor::AtomGit) => atomgit::body(event.kind, e),
             (Body::Ref(e), Flavor::GitLab) => gitlab::body(event.kind, e),
@@ -338,5 +372,34 @@ mod tests {
         let unbroken = "x".repeat(120);
         assert_eq!(atomgit::title(&unbroken), format!("{}...", "x".repeat(78)));
         assert_eq!(atomgit::title(&"y".repeat(99)), "y".repeat(99));
+    }
+
+    #[test]
+    fn bodies_over_the_limit_drop_file_lists_then_older_commits() {
+        let mut event = push_event(EventKind::Push);
+        let Body::Ref(e) = &mut event.body else { unreachable!() };
+        let many: Vec<FileChange> = (0..70_000).map(|i| FileChange::Added(format!("{i:0>400}"))).collect();
+        e.commits[0].changes = Changes {
+            files: many,
+            total: 70_000,
+        };
+        let body = rendered(Flavor::AtomGit, &event);
+        let added = body["commits"][0]["added"].as_array().unwrap().len();
+        assert_eq!(added, 0, "the file lists go first");
+        assert_eq!(body["total_commits_count"], 7);
+        let Body::Ref(e) = &mut event.body else { unreachable!() };
+        e.commits[0].changes = Changes::default();
+        let second = Commit {
+            message: "m".repeat(MAX_BODY),
+            ..e.commits[0].clone()
+        };
+        e.commits.insert(0, second);
+        let body = rendered(Flavor::GitLab, &event);
+        assert_eq!(
+            body["commits"].as_array().unwrap().len(),
+            1,
+            "then all but the newest commit"
+        );
+        assert_eq!(body["commits"][0]["message"], "Fix the thing\n\nBecause.\n");
     }
 }
