@@ -131,8 +131,29 @@ fn random_push(repo: &Repo, rng: &mut Rng, round: usize) -> Vec<String> {
     specs
 }
 
+/// Pushes with `GIT_WEBHOOKS_WALK` set to `walk` when given (`git`: every range is
+/// walked by `git rev-list`, none in-process).
+fn push_walking(repo: &Repo, args: &[&str], walk: Option<&str>) {
+    let mut push = repo.command("git", &repo.work);
+    push.arg("push").args(args);
+    if let Some(walk) = walk {
+        push.env("GIT_WEBHOOKS_WALK", walk);
+    }
+    let out = push.output().unwrap();
+    assert!(out.status.success(), "git push {args:?}: {}", stderr(&out));
+}
+
 #[test]
 fn random_histories_and_pushes_match_git_rev_list() {
+    check_random_pushes(None);
+}
+
+#[test]
+fn random_histories_and_pushes_match_git_rev_list_when_git_walks_every_range() {
+    check_random_pushes(Some("git"));
+}
+
+fn check_random_pushes(walk: Option<&str>) {
     for seed in 1..=6u64 {
         let repo = Repo::new();
         let receiver = Receiver::start();
@@ -156,7 +177,7 @@ fn random_histories_and_pushes_match_git_rev_list() {
             }
             let mut args = vec!["origin"];
             args.extend(specs.iter().map(String::as_str));
-            repo.push(&args);
+            push_walking(&repo, &args, walk);
             let after = remote_refs(&repo);
             let changed = after.iter().filter(|(r, id)| before.get(*r) != Some(id)).count()
                 + before.keys().filter(|r| !after.contains_key(*r)).count();
