@@ -2,66 +2,33 @@
 //! post-receive hook of its own), real pushes with the git CLI, and a real HTTP receiver
 //! on 127.0.0.1 that records what the installed hook sends.
 
+mod install_support;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-webhooks");
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh");
+use install_support::{
+    down_url, exactly_one, exists, receiver, text, wait_for, write_hook, Request, Sandbox, BIN, KEPT, REDELIVER_ALL,
+};
 
 /// The hook that a repository had before git-webhooks: it appends its stdin to a file.
 const EXISTING_HOOK: &str =
     "#!/bin/sh\n# the team's own post-receive hook\ncat >> \"$(dirname \"$0\")/../received.log\"\nexit 3\n";
 
-/// A temp dir that is also HOME, with the git environment pinned.
-struct Sandbox {
-    dir: tempfile::TempDir,
+/// A temp dir that is also HOME, with the git environment pinned; install.sh runs under bash.
+fn sandbox() -> Sandbox {
+    Sandbox::new()
+        .for_hooks()
+        .unset("REMOTE_USER")
+        .unset("GL_USER")
+        .shell("bash")
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn command(&self, program: &str, cwd: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(cwd)
-            .stdin(Stdio::null())
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .env("GIT_AUTHOR_NAME", "A U Thor")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "C O Mitter")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_WEBHOOKS_USER", "alice")
-            .env("GIT_WEBHOOKS_CONFIG", self.path("no-system-config.toml"))
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("REMOTE_USER")
-            .env_remove("GL_USER");
-        cmd
-    }
-
-    /// Runs git in `cwd`; panics on failure; returns stdout.
-    fn git(&self, cwd: &Path, args: &[&str]) -> String {
-        let out = self.command("git", cwd).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?} failed: {}", text(&out.stderr));
-        text(&out.stdout).trim_end().to_string()
-    }
-
     /// `git init --bare` at `rel`; returns its path.
     fn bare(&self, rel: &str) -> PathBuf {
         let path = self.path(rel);
@@ -72,106 +39,6 @@ impl Sandbox {
         );
         path
     }
-
-    /// Runs install.sh with `shell` and `args`, without a terminal.
-    fn install_with(&self, shell: &str, args: &[&str]) -> Output {
-        self.command(shell, self.dir.path())
-            .arg(SCRIPT)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn install(&self, args: &[&str]) -> Output {
-        self.install_with("bash", args)
-    }
-
-    /// install.sh that must succeed; returns its stdout.
-    fn install_ok(&self, args: &[&str]) -> String {
-        let out = self.install(args);
-        assert!(
-            out.status.success(),
-            "install.sh {args:?} failed ({}):\n{}\n{}",
-            out.status,
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// One request as the receiver saw it.
-#[derive(Debug)]
-struct Request {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A receiver on 127.0.0.1 that answers 200 and passes each request on.
-fn receiver() -> (String, mpsc::Receiver<Request>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim_end().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = h.trim_end().split_once(':') {
-                    headers.push((name.trim().to_string(), value.trim().to_string()));
-                }
-            }
-            let length = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            if tx
-                .send(Request {
-                    headers,
-                    body: text(&body),
-                })
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-    (url, rx)
-}
-
-fn wait_for(rx: &mpsc::Receiver<Request>, n: usize) -> Vec<Request> {
-    (0..n)
-        .map(|i| {
-            rx.recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("the receiver got {i} requests, expected {n}"))
-        })
-        .collect()
 }
 
 /// What a directory holds, entry by entry: contents, link targets, modes, mtimes, inodes.
@@ -210,13 +77,13 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Entry> {
     entries
 }
 
-fn exists(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok()
-}
-
-fn write_hook(path: &Path, body: &str) {
-    fs::write(path, body).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+/// A directory of shared hooks, as gitolite's LOCAL_CODE hooks/common, whose post-receive
+/// is a link to the installed binary; returns that post-receive.
+fn shared_hook(sb: &Sandbox) -> PathBuf {
+    let shared = sb.path("shared-hooks");
+    fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(sb.installed(), shared.join("post-receive")).unwrap();
+    shared.join("post-receive")
 }
 
 fn hook_config(url: &str) -> String {
@@ -225,7 +92,7 @@ fn hook_config(url: &str) -> String {
 
 #[test]
 fn install_chains_an_existing_hook_twice_changes_nothing_and_uninstall_restores() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (url, rx) = receiver();
     let alpha = sb.bare("alpha.git");
     let beta = sb.bare("beta.git");
@@ -236,12 +103,12 @@ fn install_chains_an_existing_hook_twice_changes_nothing_and_uninstall_restores(
     let before_alpha = snapshot(&alpha.join("hooks"));
     let before_beta = snapshot(&beta.join("hooks"));
 
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let p = prefix.to_str().unwrap();
     let (a, b) = (alpha.to_str().unwrap(), beta.to_str().unwrap());
     let args = ["--prefix", p, "--binary", BIN, "--repo", a, "--repo", b];
     let out = sb.install_ok(&args);
-    let installed = prefix.join("bin/git-webhooks");
+    let installed = sb.installed();
     assert_eq!(
         fs::read(&installed).unwrap(),
         fs::read(BIN).unwrap(),
@@ -262,7 +129,7 @@ fn install_chains_an_existing_hook_twice_changes_nothing_and_uninstall_restores(
 
     // Real pushes: two refs at once into alpha, one into beta.
     let work = sb.path("work");
-    sb.git(sb.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    sb.init(&work);
     sb.git(&work, &["commit", "-q", "--allow-empty", "-m", "First"]);
     sb.git(&work, &["branch", "feature"]);
     sb.git(&work, &["commit", "-q", "--allow-empty", "-m", "Second"]);
@@ -361,7 +228,7 @@ fn install_chains_an_existing_hook_twice_changes_nothing_and_uninstall_restores(
 
 #[test]
 fn all_finds_the_bare_repositories_under_a_root() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let top = sb.bare("srv/top.git");
     let one = sb.bare("srv/group/one.git");
     let two = sb.bare("srv/group/sub/two");
@@ -373,14 +240,14 @@ fn all_finds_the_bare_repositories_under_a_root() {
     fs::create_dir_all(sb.path("srv/empty")).unwrap();
     write_hook(&one.join("hooks/post-receive"), EXISTING_HOOK);
 
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let p = prefix.to_str().unwrap();
     let root = sb.path("srv");
     let root = root.to_str().unwrap();
     // Also under a POSIX sh, not only bash.
     let out = sb.install_with("sh", &["--prefix", p, "--binary", BIN, "--all", root]);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let installed = prefix.join("bin/git-webhooks");
+    let installed = sb.installed();
     for repo in [&top, &two] {
         assert_eq!(
             fs::read_link(repo.join("hooks/post-receive")).unwrap(),
@@ -419,10 +286,10 @@ fn all_finds_the_bare_repositories_under_a_root() {
 
 #[test]
 fn a_path_that_is_not_a_repository_stops_everything() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let good = sb.bare("good.git");
     let typo = sb.path("goood.git");
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let out = sb.install(&[
         "--prefix",
         prefix.to_str().unwrap(),
@@ -446,7 +313,7 @@ fn a_path_that_is_not_a_repository_stops_everything() {
 
 #[test]
 fn a_hook_that_is_not_ours_is_never_overwritten() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let repo = sb.bare("busy.git");
     let hooks = repo.join("hooks");
     write_hook(&hooks.join("post-receive"), EXISTING_HOOK);
@@ -456,7 +323,7 @@ fn a_hook_that_is_not_ours_is_never_overwritten() {
         "#!/bin/sh\necho something else\n",
     );
     let before = snapshot(&hooks);
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let (p, r) = (prefix.to_str().unwrap(), repo.to_str().unwrap());
 
     let out = sb.install(&["--prefix", p, "--binary", BIN, "--repo", r]);
@@ -475,7 +342,7 @@ fn a_hook_that_is_not_ours_is_never_overwritten() {
 
 #[test]
 fn help_and_bad_arguments() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let out = sb.install_ok(&["--help"]);
     for word in [
         "--prefix",
@@ -497,24 +364,21 @@ fn help_and_bad_arguments() {
 
 #[test]
 fn redeliver_all_sends_what_a_push_could_not() {
-    const REDELIVER_ALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks/redeliver-all.sh");
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let pending = sb.bare("srv/group/pending.git");
     // A broken config: running redeliver here would fail, so the script must skip it.
     let idle = sb.bare("srv/idle.git");
     fs::write(idle.join("webhooks.toml"), "[[hook]]\nurl = 42\n").unwrap();
 
     // Push while the receiver is down: the delivery is kept in the outbox.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let down = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
+    let down = down_url();
     let config = |url: &str| format!("[delivery]\nbudget = 1\n\n{}", hook_config(url));
     fs::write(pending.join("webhooks.toml"), config(&down)).unwrap();
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let p = prefix.to_str().unwrap();
     sb.install_ok(&["--prefix", p, "--binary", BIN, "--repo", pending.to_str().unwrap()]);
     let work = sb.path("work");
-    sb.git(sb.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    sb.init(&work);
     sb.git(
         &work,
         &["commit", "-q", "--allow-empty", "-m", "While the receiver is down"],
@@ -525,7 +389,7 @@ fn redeliver_all_sends_what_a_push_could_not() {
     // The receiver is back (at a new address); the script sends what was kept.
     let (url, rx) = receiver();
     fs::write(pending.join("webhooks.toml"), config(&url)).unwrap();
-    let installed = prefix.join("bin/git-webhooks");
+    let installed = sb.installed();
     let out = sb
         .command("sh", sb.dir.path())
         .arg(REDELIVER_ALL)
@@ -539,22 +403,10 @@ fn redeliver_all_sends_what_a_push_could_not() {
     assert!(got[0].body.contains("While the receiver is down"), "{}", got[0].body);
 }
 
-/// Exactly one request, then none: the push ran git-webhooks once. Deliveries happen
-/// while the push waits for its hook, so a second run would have sent by now.
-fn exactly_one(rx: &mpsc::Receiver<Request>, what: &str) -> Request {
-    let first = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("{what}: the receiver got nothing"));
-    if let Ok(second) = rx.recv_timeout(Duration::from_secs(1)) {
-        panic!("{what}: git-webhooks ran twice:\n{first:?}\n{second:?}");
-    }
-    first
-}
-
 /// A new commit pushed from `work` (made on first use) into `repo`, with `path` as PATH.
 fn push_with_path(sb: &Sandbox, work: &Path, repo: &Path, path: &str) {
     if !work.exists() {
-        sb.git(sb.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+        sb.init(work);
     }
     sb.git(work, &["commit", "-q", "--allow-empty", "-m", "A change"]);
     let out = sb
@@ -573,25 +425,22 @@ fn path_with(bin: &Path) -> String {
 
 #[test]
 fn hooks_that_already_run_git_webhooks_are_left_alone_and_send_once() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (url, rx) = receiver();
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let p = prefix.to_str().unwrap();
     sb.install_ok(&["--prefix", p, "--binary", BIN]);
-    let installed = prefix.join("bin/git-webhooks");
-    // A directory of shared hooks, as gitolite's LOCAL_CODE hooks/common: its
-    // post-receive is a link to the binary, and a repository's hook links to it.
-    let shared = sb.path("shared-hooks");
-    fs::create_dir_all(&shared).unwrap();
-    std::os::unix::fs::symlink(&installed, shared.join("post-receive")).unwrap();
+    let installed = sb.installed();
+    // A repository's hook links to the shared post-receive, a link to the binary.
+    let shared = shared_hook(&sb);
 
     let chain = sb.bare("srv/chain.git");
-    std::os::unix::fs::symlink(shared.join("post-receive"), chain.join("hooks/post-receive")).unwrap();
+    std::os::unix::fs::symlink(&shared, chain.join("hooks/post-receive")).unwrap();
     // The script of docs/setup.md, with the binary's full path, and found on PATH.
     let full = sb.bare("srv/full.git");
     write_hook(
         &full.join("hooks/post-receive"),
-        &format!("#!/bin/sh\nexec {} hook\n", installed.display()),
+        format!("#!/bin/sh\nexec {} hook\n", installed.display()),
     );
     let on_path = sb.bare("srv/on-path.git");
     write_hook(
@@ -632,16 +481,12 @@ fn hooks_that_already_run_git_webhooks_are_left_alone_and_send_once() {
 
 #[test]
 fn leftovers_of_earlier_installs_are_recovered() {
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (url, rx) = receiver();
-    let prefix = sb.path("prefix");
+    let prefix = sb.prefix();
     let p = prefix.to_str().unwrap();
-    let installed = prefix.join("bin/git-webhooks");
-    let shared = sb.path("shared-hooks");
-    fs::create_dir_all(&shared).unwrap();
-    std::os::unix::fs::symlink(&installed, shared.join("post-receive")).unwrap();
-    let shared_hook = shared.join("post-receive");
-    const KEPT: &str = "post-receive.before-git-webhooks";
+    let installed = sb.installed();
+    let shared_hook = shared_hook(&sb);
 
     // The wrapper install.sh writes, taken from a repository where it chains a hook.
     let scratch = sb.bare("scratch.git");
@@ -652,8 +497,7 @@ fn leftovers_of_earlier_installs_are_recovered() {
     // A wrapper chained in front of a hook that already ran git-webhooks: every push ran
     // it twice.
     let double = sb.bare("srv/double.git");
-    fs::write(double.join("hooks/post-receive"), &wrapper).unwrap();
-    fs::set_permissions(double.join("hooks/post-receive"), fs::Permissions::from_mode(0o755)).unwrap();
+    write_hook(&double.join("hooks/post-receive"), &wrapper);
     std::os::unix::fs::symlink(&shared_hook, double.join("hooks").join(KEPT)).unwrap();
     // The same after something else (gitolite's setup) put its link back over the
     // wrapper: the kept hook is left behind.

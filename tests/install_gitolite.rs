@@ -8,34 +8,26 @@
 //! These tests need root (to create the account and switch to it) and gitolite; without
 //! them they print a note and pass without checking anything.
 
+mod install_support;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-webhooks");
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh");
-const GITOLITE_SHELL: &str = "/usr/share/gitolite3/gitolite-shell";
-const KEPT: &str = "post-receive.before-git-webhooks";
+use install_support::{
+    account, assert_ok, exactly_one, is_root, receiver, sh_ok, text, write_hook, Account, Sandbox, BIN, KEPT,
+};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+const GITOLITE_SHELL: &str = "/usr/share/gitolite3/gitolite-shell";
 
 /// None (after a note) when the tests cannot run here.
 fn runnable(test: &str) -> Option<()> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| text(&o.stdout).trim() == "0");
     let gitolite = Path::new(GITOLITE_SHELL).exists() && Command::new("ssh-keygen").arg("-?").output().is_ok();
-    if root && gitolite {
+    if is_root() && gitolite {
         Some(())
     } else {
         eprintln!("note: {test} skipped: it needs root and gitolite3 with ssh-keygen (test.sh installs them)");
@@ -44,60 +36,54 @@ fn runnable(test: &str) -> Option<()> {
 }
 
 /// The hosting account, created once (and left for later runs).
-struct Account {
-    uid: u32,
-    gid: u32,
-}
-
-const ACCOUNT: &str = "gwgl-git";
-
-fn account() -> Account {
-    let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, ACCOUNT]).output().ok()?;
-        out.status.success().then(|| text(&out.stdout).trim().parse().ok())?
-    };
-    for _ in 0..100 {
-        if let (Some(uid), Some(gid)) = (id("-u"), id("-g")) {
-            return Account { uid, gid };
-        }
-        // The tests may create it at once; useradd then fails on the lock, or because
-        // the account exists by now: look again.
-        let _ = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--home-dir",
-                "/nonexistent",
-                "--user-group",
-                "--shell",
-                "/bin/sh",
-                ACCOUNT,
-            ])
-            .output();
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("cannot create the account {ACCOUNT} with useradd");
+fn hosting_account() -> Account {
+    account(
+        "gwgl-git",
+        &[
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--user-group",
+            "--shell",
+            "/bin/sh",
+        ],
+    )
 }
 
 /// A gitolite server in a temporary directory: the hosting account's home (`home`), an
-/// admin key, the ssh stand-in, and a prefix for the binary.
+/// admin key, the ssh stand-in, and a prefix for the binary. Commands run as root (the
+/// administrator, and the git client) reach gitolite through the ssh stand-in.
 struct Server {
-    dir: tempfile::TempDir,
+    sb: Sandbox,
     acct: Account,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
 }
 
 impl Server {
     /// `gitolite setup -pk admin.pub` as the hosting account, with `rc` applied to the
     /// default .gitolite.rc (sed expressions) before the first admin push.
     fn new(rc: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let acct = account();
-        let server = Server { dir, acct };
+        let sb = Sandbox::shared();
+        let ssh = sb.path("ssh");
+        let sb = sb
+            .set("GIT_SSH_COMMAND", &ssh)
+            .set("GIT_SSH_VARIANT", "simple")
+            .unset("TMPDIR");
+        let server = Server {
+            sb,
+            acct: hosting_account(),
+        };
         let home = server.home();
         fs::create_dir_all(&home).unwrap();
         std::os::unix::fs::chown(&home, Some(server.acct.uid), Some(server.acct.gid)).unwrap();
-        fs::write(server.path(".gitconfig"), "[safe]\n\tdirectory = *\n").unwrap();
         let key = server.path("admin");
         let out = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f"])
@@ -114,20 +100,16 @@ impl Server {
         }
         // What sshd runs for the admin's key in authorized_keys: gitolite-shell, as the
         // hosting account, with the client's command in SSH_ORIGINAL_COMMAND.
-        let ssh = server.path("ssh");
-        fs::write(
+        write_hook(
             &ssh,
             format!(
-                "#!/bin/sh\nexec setpriv --reuid={} --regid={} --init-groups -- env -i HOME={} PATH=/usr/bin:/bin LC_ALL=C \
+                "#!/bin/sh\nexec setpriv {} env -i HOME={} PATH=/usr/bin:/bin LC_ALL=C \
                  GIT_WEBHOOKS_CONFIG={} SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' SSH_ORIGINAL_COMMAND=\"$2\" {GITOLITE_SHELL} admin\n",
-                server.acct.uid,
-                server.acct.gid,
+                server.acct.setpriv().join(" "),
                 home.display(),
                 server.path("no-system-config.toml").display(),
             ),
-        )
-        .unwrap();
-        fs::set_permissions(&ssh, fs::Permissions::from_mode(0o755)).unwrap();
+        );
         let out = server.install(&[
             OsStr::new("--prefix"),
             server.prefix().as_os_str(),
@@ -138,10 +120,6 @@ impl Server {
         server
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
     fn home(&self) -> PathBuf {
         self.path("home")
     }
@@ -150,88 +128,27 @@ impl Server {
         self.home().join("repositories")
     }
 
-    fn prefix(&self) -> PathBuf {
-        self.path("prefix")
-    }
-
-    fn installed(&self) -> PathBuf {
-        self.prefix().join("bin/git-webhooks")
-    }
-
     /// A shell script run in its home as the hosting account, with `args` as $1…;
     /// panics when it fails.
     fn as_git(&self, script: &str, args: &[&OsStr]) -> String {
-        let out = Command::new("setpriv")
-            .arg(format!("--reuid={}", self.acct.uid))
-            .arg(format!("--regid={}", self.acct.gid))
-            .args(["--init-groups", "--", "env", "-i"])
+        let mut sh = Command::new("setpriv");
+        sh.args(self.acct.setpriv())
+            .args(["env", "-i"])
             .arg(format!("HOME={}", self.home().display()))
             .args([
-                format!("USER={ACCOUNT}"),
+                format!("USER={}", self.acct.name),
                 "PATH=/usr/bin:/bin".into(),
                 "LC_ALL=C".into(),
             ])
-            .args(["sh", "-c", script, "sh"])
-            .args(args)
+            .arg("sh")
             .current_dir(self.home())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "as {ACCOUNT}: {script}: {}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// A command run as root (the administrator, and the git client).
-    fn command(&self, program: &str, cwd: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(cwd)
-            .stdin(Stdio::null())
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .env("GIT_AUTHOR_NAME", "A U Thor")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "C O Mitter")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_SSH_COMMAND", self.path("ssh"))
-            .env("GIT_SSH_VARIANT", "simple")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("TMPDIR");
-        cmd
-    }
-
-    /// git as the client; panics when it fails.
-    fn git(&self, cwd: &Path, args: &[&str]) -> String {
-        let out = self.command("git", cwd).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// install.sh run as root.
-    fn install(&self, args: &[&OsStr]) -> Output {
-        self.command("sh", self.dir.path())
-            .arg(SCRIPT)
-            .args(args)
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        sh_ok(sh, &self.acct, script, args)
     }
 
     /// install.sh --all over gitolite's repositories, as root.
     fn install_all(&self) -> Output {
-        self.install(&[
-            OsStr::new("--prefix"),
-            self.prefix().as_os_str(),
-            OsStr::new("--binary"),
-            OsStr::new(BIN),
-            OsStr::new("--all"),
-            self.repos().as_os_str(),
-        ])
+        self.install(&self.all_args(&self.repos()))
     }
 
     /// A clone of gitolite-admin (made on first use), `change` applied in it, committed
@@ -254,7 +171,7 @@ impl Server {
     fn push(&self, name: &str) {
         let work = self.path(&format!("work-{name}"));
         if !work.exists() {
-            self.git(self.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+            self.init(&work);
         }
         self.git(&work, &["commit", "-q", "--allow-empty", "-m", "A change"]);
         self.git(&work, &["push", "-q", &format!("gwgl:{name}"), "main"]);
@@ -287,59 +204,6 @@ impl Server {
     }
 }
 
-/// A receiver on 127.0.0.1 that answers 200 and passes each request's body on.
-fn receiver() -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && !line.trim_end().is_empty() {
-                if let Some((name, value)) = line.trim_end().split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                line.clear();
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            if tx.send(text(&body)).is_err() {
-                break;
-            }
-        }
-    });
-    (url, rx)
-}
-
-/// Exactly one request, then none: the push ran git-webhooks once. Deliveries happen
-/// while the push waits for its hook, so a second run would have sent by now.
-fn exactly_one(rx: &mpsc::Receiver<String>, what: &str) -> String {
-    let first = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("{what}: the receiver got nothing"));
-    if let Ok(second) = rx.recv_timeout(Duration::from_secs(1)) {
-        panic!("{what}: git-webhooks ran twice:\n{first}\n{second}");
-    }
-    first
-}
-
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "install.sh failed ({}):\n{}\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 #[test]
 fn the_common_hook_runs_once_and_install_all_wraps_nothing() {
     let Some(()) = runnable("the_common_hook_runs_once_and_install_all_wraps_nothing") else {
@@ -368,29 +232,35 @@ fn the_common_hook_runs_once_and_install_all_wraps_nothing() {
 
     // install.sh --all over gitolite's repositories: each already runs git-webhooks.
     let before = server.hooks();
-    let out = assert_ok(&server.install_all());
+    let out = assert_ok("install.sh", &server.install_all());
     assert_eq!(out.matches("already runs git-webhooks: ").count(), 3, "{out}");
     assert!(!out.contains("chained"), "{out}");
     assert_eq!(server.hooks(), before, "install.sh changed gitolite's hooks");
     server.push("project");
     let event = exactly_one(&rx, "a push after install.sh --all");
-    assert!(event.contains("\"user_name\":\"admin\""), "gitolite's GL_USER: {event}");
+    assert!(
+        event.body.contains("\"user_name\":\"admin\""),
+        "gitolite's GL_USER: {}",
+        event.body
+    );
 
     // What an earlier install.sh made of this: a wrapper that ran the common hook, kept
     // as post-receive.before-git-webhooks (a second name of the link), and git-webhooks
     // again. The wrapper's text is the one install.sh writes when it chains a hook.
     let scratch = server.path("scratch.git");
     server.git(server.dir.path(), &["init", "-q", "--bare", scratch.to_str().unwrap()]);
-    fs::write(scratch.join("hooks/post-receive"), "#!/bin/sh\n").unwrap();
-    fs::set_permissions(scratch.join("hooks/post-receive"), fs::Permissions::from_mode(0o755)).unwrap();
-    assert_ok(&server.install(&[
-        OsStr::new("--prefix"),
-        server.prefix().as_os_str(),
-        OsStr::new("--binary"),
-        OsStr::new(BIN),
-        OsStr::new("--repo"),
-        scratch.as_os_str(),
-    ]));
+    write_hook(&scratch.join("hooks/post-receive"), "#!/bin/sh\n");
+    assert_ok(
+        "install.sh",
+        &server.install(&[
+            OsStr::new("--prefix"),
+            server.prefix().as_os_str(),
+            OsStr::new("--binary"),
+            OsStr::new(BIN),
+            OsStr::new("--repo"),
+            scratch.as_os_str(),
+        ]),
+    );
     let wrapper = server.path("wrapper");
     fs::copy(scratch.join("hooks/post-receive"), &wrapper).unwrap();
     let double = |server: &Server| {
@@ -405,7 +275,7 @@ fn the_common_hook_runs_once_and_install_all_wraps_nothing() {
         rx.recv_timeout(Duration::from_secs(30)).is_ok() && rx.recv_timeout(Duration::from_secs(30)).is_ok(),
         "the doubled hook sends twice"
     );
-    let out = assert_ok(&server.install_all());
+    let out = assert_ok("install.sh", &server.install_all());
     assert!(out.contains("so the wrapper ran it twice"), "{out}");
     assert_eq!(
         server.hooks().keys().collect::<Vec<_>>(),
@@ -423,7 +293,7 @@ fn the_common_hook_runs_once_and_install_all_wraps_nothing() {
     double(&server);
     server.as_git("gitolite setup --hooks-only", &[]);
     assert!(project_hooks.join(KEPT).symlink_metadata().is_ok());
-    let out = assert_ok(&server.install_all());
+    let out = assert_ok("install.sh", &server.install_all());
     assert!(
         out.contains(&format!("removed {}", project_hooks.join(KEPT).display())),
         "{out}"
@@ -436,7 +306,7 @@ fn the_common_hook_runs_once_and_install_all_wraps_nothing() {
     exactly_one(&rx, "a push after gitolite setup --hooks-only and install.sh");
     // Nothing left to do.
     let now = server.hooks();
-    let out = assert_ok(&server.install_all());
+    let out = assert_ok("install.sh", &server.install_all());
     assert_eq!(out.matches("already runs git-webhooks: ").count(), 3, "{out}");
     assert_eq!(server.hooks(), now);
 }
@@ -457,8 +327,7 @@ fn repo_specific_hooks_run_once_and_gitolite_hooks_are_never_wrapped() {
         let dir = admin.join("local/hooks/repo-specific");
         fs::create_dir_all(&dir).unwrap();
         std::os::unix::fs::symlink(&installed, dir.join("webhooks")).unwrap();
-        fs::write(dir.join("notify"), "#!/bin/sh\ncat >/dev/null\n").unwrap();
-        fs::set_permissions(dir.join("notify"), fs::Permissions::from_mode(0o755)).unwrap();
+        write_hook(&dir.join("notify"), "#!/bin/sh\ncat >/dev/null\n");
         let conf = admin.join("conf/gitolite.conf");
         let mut text = fs::read_to_string(&conf).unwrap();
         text.push_str(

@@ -7,189 +7,57 @@
 //! These tests need root (to create accounts and switch to them); run as another user
 //! they print a note and pass without checking anything.
 
+mod install_support;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-webhooks");
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh");
-const REDELIVER_ALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks/redeliver-all.sh");
+use install_support::{
+    account, down_url, exists, is_root, os, receiver, text, wait_for, Account, Sandbox, BIN, REDELIVER_ALL, SCRIPT,
+};
+
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks/git-webhooks-redeliver.service");
 
 const EXISTING_HOOK: &str = "#!/bin/sh\n# the owner's own post-receive hook\ncat >/dev/null\nexit 0\n";
 const SECRET: &str = "root-only secret 0b7c1e\n";
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| text(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// None (after a note) when the tests cannot run here.
-fn root_or_skip(test: &str) -> Option<()> {
-    if is_root() {
-        Some(())
-    } else {
+/// The sandbox of a test, which every account can reach and which is root's HOME for git,
+/// and its accounts: the repositories' owner, and another account. None (after a note)
+/// when the test cannot run here.
+fn setup(test: &str) -> Option<(Sandbox, Account, Account)> {
+    if !is_root() {
         eprintln!("note: {test} skipped: it needs root, to create accounts and run install.sh as root");
-        None
+        return None;
     }
-}
-
-/// A Unix account, created once (and left for later runs).
-#[derive(Clone)]
-struct Account {
-    name: &'static str,
-    uid: u32,
-    gid: u32,
-}
-
-fn lookup(name: &str) -> Option<(u32, u32)> {
-    let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, name]).output().ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        text(&out.stdout).trim().parse().ok()
-    };
-    Some((id("-u")?, id("-g")?))
-}
-
-fn account(name: &'static str) -> Account {
-    for _ in 0..100 {
-        if let Some((uid, gid)) = lookup(name) {
-            return Account { name, uid, gid };
-        }
-        // Several tests may create it at once; useradd then fails on the lock, or because
-        // the account exists by now: look again.
-        let _ = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--user-group",
-                "--shell",
-                "/usr/sbin/nologin",
-                name,
-            ])
-            .output();
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("cannot create the account {name} with useradd");
-}
-
-/// The accounts of a test: the repositories' owner, and another account.
-fn accounts() -> (Account, Account) {
-    (account("gwi-owner"), account("gwi-other"))
-}
-
-/// A temporary directory every account can reach, also root's HOME for git.
-struct Sandbox {
-    dir: tempfile::TempDir,
+    let options = [
+        "--system",
+        "--no-create-home",
+        "--user-group",
+        "--shell",
+        "/usr/sbin/nologin",
+    ];
+    let (owner, other) = (account("gwi-owner", &options), account("gwi-other", &options));
+    Some((Sandbox::shared().for_hooks().unset("TMPDIR"), owner, other))
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        // Root's git trusts repositories of every owner, as on servers where root manages
-        // them with git; nothing here may depend on that for its safety.
-        fs::write(dir.path().join(".gitconfig"), "[safe]\n\tdirectory = *\n").unwrap();
-        Sandbox { dir }
+    /// ROOT (root's), and the owner's directory in it.
+    fn srv(&self, owner: &Account) -> (PathBuf, PathBuf) {
+        (self.dir_of("srv", None), self.dir_of("srv/owner", Some(owner)))
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// A directory owned by `acct` (mode 755), made with its parents (those root's).
-    fn dir_of(&self, rel: &str, acct: Option<&Account>) -> PathBuf {
-        let path = self.path(rel);
-        fs::create_dir_all(&path).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        if let Some(a) = acct {
-            std::os::unix::fs::chown(&path, Some(a.uid), Some(a.gid)).unwrap();
-        }
-        path
-    }
-
-    fn home(&self, acct: &Account) -> PathBuf {
-        self.dir_of(&format!("home-{}", acct.name), Some(acct))
-    }
-
-    fn command(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(cwd)
-            .stdin(Stdio::null())
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .env("GIT_AUTHOR_NAME", "A U Thor")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "C O Mitter")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_WEBHOOKS_USER", "alice")
-            .env("GIT_WEBHOOKS_CONFIG", self.path("no-system-config.toml"))
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("TMPDIR");
-        cmd
-    }
-
-    /// `program` run as `acct` (its user, group and supplementary groups).
-    fn command_as(&self, acct: &Account, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
-        let mut cmd = self.command("setpriv", cwd);
-        cmd.arg(format!("--reuid={}", acct.uid))
-            .arg(format!("--regid={}", acct.gid))
-            .args(["--init-groups", "--"])
-            .arg(program)
-            .env("HOME", self.home(acct));
-        cmd
-    }
-
-    /// A shell script run as `acct` with `args` as $1…; panics when it fails.
-    fn sh_as(&self, acct: &Account, script: &str, args: &[&OsStr]) -> String {
-        let out = self
-            .command_as(acct, "sh", self.dir.path())
-            .args(["-c", script, "sh"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "as {}: {script}: {}\n{}",
-            acct.name,
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// The same script, left running in the background (the owner racing root).
+    /// A shell script run as `acct`, left running in the background (the owner racing root).
     fn spawn_as(&self, acct: &Account, script: &str, args: &[&OsStr]) -> Racer {
-        let child = self
-            .command_as(acct, "sh", self.dir.path())
-            .args(["-c", script, "sh"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        Racer(child)
+        let mut sh = self.command_as(acct, "sh", self.dir.path());
+        sh.args(["-c", script, "sh"]).args(args);
+        Racer(in_background(sh))
     }
 
     /// `git init --bare` at `path`, as `acct`.
@@ -197,48 +65,83 @@ impl Sandbox {
         self.sh_as(acct, "git init -q --bare -b main -- \"$1\"", &[path.as_os_str()]);
     }
 
-    /// install.sh run as root (with `shell`).
-    fn install_with(&self, shell: &str, args: &[&OsStr]) -> Output {
-        self.command(shell, self.dir.path())
-            .arg(SCRIPT)
-            .args(args)
-            .output()
-            .unwrap()
+    /// An outbox in the repository `path`, made by `acct`, for redelivery to look at.
+    fn outbox_as(&self, acct: &Account, path: &Path) {
+        self.sh_as(acct, "mkdir -p \"$1/webhooks/outbox\"", &[path.as_os_str()]);
     }
 
-    fn install(&self, args: &[&OsStr]) -> Output {
-        self.install_with("sh", args)
+    /// `n` bare repositories `r0.git`, `r1.git`… in `dir`, each with an outbox, as `acct`.
+    fn outboxes_as(&self, acct: &Account, dir: &Path, n: usize) {
+        for i in 0..n {
+            let r = dir.join(format!("r{i}.git"));
+            self.bare_as(acct, &r);
+            self.outbox_as(acct, &r);
+        }
     }
 
-    fn install_ok(&self, args: &[&OsStr]) -> String {
-        let out = self.install(args);
-        assert!(
-            out.status.success(),
-            "install.sh {args:?} failed ({}):\n{}\n{}",
-            out.status,
-            text(&out.stdout),
-            text(&out.stderr)
+    /// core.hooksPath of the repository `path`, set by `acct`.
+    fn hooks_path_as(&self, acct: &Account, path: &Path, hooks: impl AsRef<OsStr>) {
+        self.sh_as(
+            acct,
+            "git --git-dir=\"$1\" config core.hooksPath \"$2\"",
+            &[path.as_os_str(), hooks.as_ref()],
         );
-        text(&out.stdout)
     }
 
-    /// The binary installed under the sandbox's prefix, for the hooks to link to.
-    fn prefix(&self) -> PathBuf {
-        self.path("prefix")
+    /// A bare repository at `path`, as `acct`, with a post-receive hook of its own.
+    fn chained_as(&self, acct: &Account, path: &Path) {
+        self.bare_as(acct, path);
+        self.sh_as(
+            acct,
+            "printf '%s' \"$2\" >\"$1/hooks/post-receive\" && chmod 755 \"$1/hooks/post-receive\"",
+            &[path.as_os_str(), os(EXISTING_HOOK)],
+        );
     }
 
-    fn installed(&self) -> PathBuf {
-        self.prefix().join("bin/git-webhooks")
+    /// The installed binary as the hook of the repository `path`, and a receiver that is
+    /// down in its webhooks.toml, set up by `acct`.
+    fn hook_down_as(&self, acct: &Account, path: &Path) {
+        self.sh_as(
+            acct,
+            "ln -s \"$2\" \"$1/hooks/post-receive\" && printf '%s' \"$3\" >\"$1/webhooks.toml\"",
+            &[
+                path.as_os_str(),
+                self.installed().as_os_str(),
+                os(&config(&down_url(), "")),
+            ],
+        );
     }
 
-    /// hooks/redeliver-all.sh run as root over `root`.
-    fn redeliver_all(&self, root: &Path) -> Output {
-        self.command("sh", self.dir.path())
-            .arg(REDELIVER_ALL)
+    /// `repo`'s webhooks.toml, written by `acct`.
+    fn configure_as(&self, acct: &Account, repo: &Path, config: &str) {
+        self.sh_as(
+            acct,
+            "printf '%s' \"$2\" >\"$1/webhooks.toml\"",
+            &[repo.as_os_str(), os(config)],
+        );
+    }
+
+    /// Another account's repository outside ROOT (`elsewhere/victim.git`); returns the
+    /// directory and the repository.
+    fn victim(&self, other: &Account) -> (PathBuf, PathBuf) {
+        let theirs = self.dir_of("elsewhere", Some(other));
+        let victim = theirs.join("victim.git");
+        self.bare_as(other, &victim);
+        (theirs, victim)
+    }
+
+    /// hooks/redeliver-all.sh over `root`, run by `sh` (a command that runs sh).
+    fn redeliver_all_by(&self, mut sh: Command, root: &Path) -> Output {
+        sh.arg(REDELIVER_ALL)
             .arg(root)
             .env("GIT_WEBHOOKS", self.installed())
             .output()
             .unwrap()
+    }
+
+    /// hooks/redeliver-all.sh run as root over `root`.
+    fn redeliver_all(&self, root: &Path) -> Output {
+        self.redeliver_all_by(self.command("sh", self.dir.path()), root)
     }
 
     /// A file and a directory that only root may read and write.
@@ -254,20 +157,41 @@ impl Sandbox {
     }
 }
 
+/// `cmd` started in a process group of its own, without output.
+fn in_background(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` to the process group that `child` leads.
+fn signal_group(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{}", child.id())])
+        .status();
+}
+
 /// A process that is killed (with its process group) when dropped.
 struct Racer(Child);
 
 impl Drop for Racer {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
+        signal_group(&self.0, "-KILL");
         let _ = self.0.wait();
     }
 }
 
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
+/// `cmd` run in the background, and stopped with SIGTERM to its whole process group after
+/// `stop_after` (if any).
+fn run_stopped(cmd: Command, stop_after: Option<Duration>) -> ExitStatus {
+    let mut child = in_background(cmd);
+    if let Some(d) = stop_after {
+        std::thread::sleep(d);
+        signal_group(&child, "-TERM");
+    }
+    child.wait().unwrap()
 }
 
 fn assert_decoys_untouched(secret: &Path, private: &Path) {
@@ -323,79 +247,6 @@ fn not_owned_by(dir: &Path, uid: u32) -> Vec<PathBuf> {
         .collect()
 }
 
-fn exists(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok()
-}
-
-/// One request as the receiver saw it.
-#[derive(Debug)]
-struct Request {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-/// A receiver on 127.0.0.1 that answers 200 and passes each request on.
-fn receiver() -> (String, mpsc::Receiver<Request>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim_end().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = h.trim_end().split_once(':') {
-                    headers.push((name.trim().to_string(), value.trim().to_string()));
-                }
-            }
-            let length = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            if tx
-                .send(Request {
-                    headers,
-                    body: text(&body),
-                })
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-    (url, rx)
-}
-
-fn wait_for(rx: &mpsc::Receiver<Request>, n: usize) -> Vec<Request> {
-    (0..n)
-        .map(|i| {
-            rx.recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("the receiver got {i} requests, expected {n}"))
-        })
-        .collect()
-}
-
-/// A URL where nothing listens.
-fn down_url() -> String {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
-    url
-}
-
 fn config(url: &str, extra: &str) -> String {
     format!("[delivery]\nbudget = 1\n\n[[hook]]\nname = \"receiver\"\nurl = \"{url}\"\n{extra}")
 }
@@ -421,21 +272,13 @@ fn push_as(sb: &Sandbox, acct: &Account, work: &Path, repo: &Path, message: &str
 /// write the root-only file, and temporary files live in a fresh mktemp -d directory.
 #[test]
 fn links_planted_for_the_temporary_file_reach_nothing() {
-    let Some(()) = root_or_skip("links_planted_for_the_temporary_file_reach_nothing") else {
+    let Some((sb, owner, _)) = setup("links_planted_for_the_temporary_file_reach_nothing") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let repo = mine.join("chained.git");
-    sb.bare_as(&owner, &repo);
-    sb.sh_as(
-        &owner,
-        "printf '%s' \"$2\" >\"$1/hooks/post-receive\" && chmod 755 \"$1/hooks/post-receive\"",
-        &[repo.as_os_str(), os(EXISTING_HOOK)],
-    );
+    sb.chained_as(&owner, &repo);
     // Every PID that the next tens of thousands of processes can get, planted in one go
     // (with perl, which git needs anyway; else with ln, for fewer PIDs).
     let last: u64 = fs::read_to_string("/proc/sys/kernel/ns_last_pid")
@@ -459,15 +302,7 @@ fn links_planted_for_the_temporary_file_reach_nothing() {
         &[repo.as_os_str(), secret.as_os_str(), os(&from.to_string()), os(&to.to_string())],
     );
     install_binary(&sb);
-    let p = sb.prefix();
-    let out = sb.install_ok(&[
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ]);
+    let out = sb.install_ok(&sb.all_args(&root));
     assert!(out.contains("chained with the existing hook"), "{out}");
     assert_decoys_untouched(&secret, &private);
     let wrapper = repo.join("hooks/post-receive");
@@ -490,17 +325,12 @@ fn links_planted_for_the_temporary_file_reach_nothing() {
 /// installed, and a core.hooksPath inside the repository is used.
 #[test]
 fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
-    let Some(()) = root_or_skip("hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused") else {
+    let Some((sb, owner, other)) = setup("hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused") else {
         return;
     };
-    let (owner, other) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
-    let theirs = sb.dir_of("elsewhere", Some(&other));
-    let victim = theirs.join("victim.git");
-    sb.bare_as(&other, &victim);
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (theirs, victim) = sb.victim(&other);
+    let (root, mine) = sb.srv(&owner);
     let (linked, absolute, relative, decoy, inside, good) = (
         mine.join("linked.git"),
         mine.join("absolute.git"),
@@ -522,38 +352,14 @@ fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
         "rm -rf \"$1/hooks\" && ln -s \"$2\" \"$1/hooks\"",
         &[linked.as_os_str(), victim_hooks.as_os_str()],
     );
-    sb.sh_as(
-        &owner,
-        "git --git-dir=\"$1\" config core.hooksPath \"$2\"",
-        &[absolute.as_os_str(), victim_hooks.as_os_str()],
-    );
-    sb.sh_as(
-        &owner,
-        "git --git-dir=\"$1\" config core.hooksPath ../../../elsewhere/victim.git/hooks",
-        &[relative.as_os_str()],
-    );
-    sb.sh_as(
-        &owner,
-        "git --git-dir=\"$1\" config core.hooksPath \"$2\"",
-        &[decoy.as_os_str(), private.as_os_str()],
-    );
-    sb.sh_as(
-        &owner,
-        "git --git-dir=\"$1\" config core.hooksPath custom/hooks",
-        &[inside.as_os_str()],
-    );
+    sb.hooks_path_as(&owner, &absolute, &victim_hooks);
+    sb.hooks_path_as(&owner, &relative, "../../../elsewhere/victim.git/hooks");
+    sb.hooks_path_as(&owner, &decoy, &private);
+    sb.hooks_path_as(&owner, &inside, "custom/hooks");
     let before = tree(&theirs);
 
     install_binary(&sb);
-    let p = sb.prefix();
-    let args = [
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ];
+    let args = sb.all_args(&root);
     let out = sb.install(&args);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(!out.status.success(), "{stdout}\n{stderr}");
@@ -578,13 +384,7 @@ fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
     assert!(not_owned_by(&inside, owner.uid).is_empty());
 
     // Uninstall refuses the same ones and changes nothing there either.
-    let out = sb.install(&[
-        os("--prefix"),
-        p.as_os_str(),
-        os("--uninstall"),
-        os("--all"),
-        root.as_os_str(),
-    ]);
+    let out = sb.install(&sb.uninstall_all_args(&root));
     assert!(!out.status.success());
     assert_eq!(tree(&theirs), before);
     assert!(!exists(&good.join("hooks/post-receive")));
@@ -596,11 +396,9 @@ fn hooks_through_a_link_or_a_hooks_path_elsewhere_are_refused() {
 /// ever moved or linked into that directory.
 #[test]
 fn a_kept_hook_swapped_for_a_link_to_a_directory_moves_nothing_into_it() {
-    let Some(()) = root_or_skip("a_kept_hook_swapped_for_a_link_to_a_directory_moves_nothing_into_it") else {
+    let Some((sb, owner, _)) = setup("a_kept_hook_swapped_for_a_link_to_a_directory_moves_nothing_into_it") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
     let mine = sb.dir_of("srv/owner", Some(&owner));
     let repo = mine.join("race.git");
@@ -646,73 +444,42 @@ fn a_kept_hook_swapped_for_a_link_to_a_directory_moves_nothing_into_it() {
 /// installed into as its owner.
 #[test]
 fn a_newline_in_a_name_or_a_link_leads_nowhere_outside_root() {
-    let Some(()) = root_or_skip("a_newline_in_a_name_or_a_link_leads_nowhere_outside_root") else {
+    let Some((sb, owner, other)) = setup("a_newline_in_a_name_or_a_link_leads_nowhere_outside_root") else {
         return;
     };
-    let (owner, other) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
     install_binary(&sb);
 
     // The other account's repository, outside ROOT, with a delivery waiting.
     let (url, rx) = receiver();
-    let theirs = sb.dir_of("elsewhere", Some(&other));
-    let victim = theirs.join("victim.git");
-    sb.bare_as(&other, &victim);
-    sb.sh_as(
-        &other,
-        "ln -s \"$2\" \"$1/hooks/post-receive\" && printf '%s' \"$3\" >\"$1/webhooks.toml\"",
-        &[
-            victim.as_os_str(),
-            sb.installed().as_os_str(),
-            os(&config(&down_url(), "")),
-        ],
-    );
+    let (theirs, victim) = sb.victim(&other);
+    sb.hook_down_as(&other, &victim);
     push_as(&sb, &other, &theirs.join("work"), &victim, "kept for later");
     assert!(victim.join("webhooks/outbox").is_dir());
-    sb.sh_as(
-        &other,
-        "printf '%s' \"$2\" >\"$1/webhooks.toml\"",
-        &[victim.as_os_str(), os(&config(&url, ""))],
-    );
+    sb.configure_as(&other, &victim, &config(&url, ""));
     let before = tree(&theirs);
 
     // The owner's layout under ROOT.
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let mut odd = mine.join("x\n").into_os_string();
     odd.push(victim.as_os_str());
     let odd = PathBuf::from(odd);
     sb.bare_as(&owner, &odd);
-    sb.sh_as(&owner, "mkdir -p \"$1/webhooks/outbox\"", &[odd.as_os_str()]);
+    sb.outbox_as(&owner, &odd);
     sb.sh_as(
         &owner,
         "ln -s \"$2\" \"$1/link.git\"",
         &[mine.as_os_str(), victim.as_os_str()],
     );
 
-    let p = sb.prefix();
-    let out = sb.install_ok(&[
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ]);
+    let out = sb.install_ok(&sb.all_args(&root));
     assert_eq!(out.matches("installed (").count(), 1, "{out}");
     assert_eq!(fs::read_link(odd.join("hooks/post-receive")).unwrap(), sb.installed());
     assert!(not_owned_by(&mine, owner.uid).is_empty());
 
     let out = sb.redeliver_all(&root);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let out = sb.install_ok(&[
-        os("--prefix"),
-        p.as_os_str(),
-        os("--uninstall"),
-        os("--all"),
-        root.as_os_str(),
-    ]);
+    let out = sb.install_ok(&sb.uninstall_all_args(&root));
     assert_eq!(out.matches("removed").count(), 1, "{out}");
 
     assert_eq!(tree(&theirs), before, "the other account's repository was changed");
@@ -728,26 +495,17 @@ fn a_newline_in_a_name_or_a_link_leads_nowhere_outside_root() {
 /// repository is never touched.
 #[test]
 fn a_repository_swapped_for_a_link_while_root_runs_is_not_followed() {
-    let Some(()) = root_or_skip("a_repository_swapped_for_a_link_while_root_runs_is_not_followed") else {
+    let Some((sb, owner, other)) = setup("a_repository_swapped_for_a_link_while_root_runs_is_not_followed") else {
         return;
     };
-    let (owner, other) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
     install_binary(&sb);
-    let theirs = sb.dir_of("elsewhere", Some(&other));
-    let victim = theirs.join("victim.git");
-    sb.bare_as(&other, &victim);
-    sb.sh_as(&other, "mkdir -p \"$1/webhooks/outbox\"", &[victim.as_os_str()]);
+    let (theirs, victim) = sb.victim(&other);
+    sb.outbox_as(&other, &victim);
     let before = tree(&theirs);
 
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
-    for i in 0..8 {
-        let r = mine.join(format!("r{i}.git"));
-        sb.bare_as(&owner, &r);
-        sb.sh_as(&owner, "mkdir -p \"$1/webhooks/outbox\"", &[r.as_os_str()]);
-    }
+    let (root, mine) = sb.srv(&owner);
+    sb.outboxes_as(&owner, &mine, 8);
     let racer = sb.spawn_as(
         &owner,
         "cd \"$1\" || exit 1
@@ -759,25 +517,11 @@ fn a_repository_swapped_for_a_link_while_root_runs_is_not_followed() {
          done",
         &[mine.as_os_str(), victim.as_os_str()],
     );
-    let p = sb.prefix();
     let deadline = Instant::now() + Duration::from_secs(20);
     for _ in 0..6 {
-        sb.install(&[
-            os("--prefix"),
-            p.as_os_str(),
-            os("--binary"),
-            os(BIN),
-            os("--all"),
-            root.as_os_str(),
-        ]);
+        sb.install(&sb.all_args(&root));
         sb.redeliver_all(&root);
-        sb.install(&[
-            os("--prefix"),
-            p.as_os_str(),
-            os("--uninstall"),
-            os("--all"),
-            root.as_os_str(),
-        ]);
+        sb.install(&sb.uninstall_all_args(&root));
         if Instant::now() > deadline {
             break;
         }
@@ -797,21 +541,14 @@ fn a_repository_swapped_for_a_link_while_root_runs_is_not_followed() {
 /// nothing is written through them, and nothing is left behind.
 #[test]
 fn links_planted_in_tmpdir_are_not_followed() {
-    let Some(()) = root_or_skip("links_planted_in_tmpdir_are_not_followed") else {
+    let Some((sb, owner, _)) = setup("links_planted_in_tmpdir_are_not_followed") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
     install_binary(&sb);
     let tmp = sb.dir_of("tmp", Some(&owner));
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
-    for i in 0..3 {
-        let r = mine.join(format!("r{i}.git"));
-        sb.bare_as(&owner, &r);
-        sb.sh_as(&owner, "mkdir -p \"$1/webhooks/outbox\"", &[r.as_os_str()]);
-    }
+    let (root, mine) = sb.srv(&owner);
+    sb.outboxes_as(&owner, &mine, 3);
     let racer = sb.spawn_as(
         &owner,
         "cd \"$1\" || exit 1
@@ -827,31 +564,16 @@ fn links_planted_in_tmpdir_are_not_followed() {
          done",
         &[tmp.as_os_str(), secret.as_os_str(), private.as_os_str()],
     );
-    let p = sb.prefix();
     for _ in 0..10 {
         let out = sb
-            .command("sh", sb.dir.path())
-            .arg(SCRIPT)
-            .args([
-                os("--prefix"),
-                p.as_os_str(),
-                os("--binary"),
-                os(BIN),
-                os("--all"),
-                root.as_os_str(),
-            ])
+            .install_command("sh", &sb.all_args(&root))
             .env("TMPDIR", &tmp)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let out = sb
-            .command("sh", sb.dir.path())
-            .arg(REDELIVER_ALL)
-            .arg(&root)
-            .env("GIT_WEBHOOKS", sb.installed())
-            .env("TMPDIR", &tmp)
-            .output()
-            .unwrap();
+        let mut sh = sb.command("sh", sb.dir.path());
+        sh.env("TMPDIR", &tmp);
+        let out = sb.redeliver_all_by(sh, &root);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     drop(racer);
@@ -870,14 +592,11 @@ fn links_planted_in_tmpdir_are_not_followed() {
 /// uninstall it without root.
 #[test]
 fn what_install_creates_belongs_to_the_owner_who_can_uninstall_it() {
-    let Some(()) = root_or_skip("what_install_creates_belongs_to_the_owner_who_can_uninstall_it") else {
+    let Some((sb, owner, _)) = setup("what_install_creates_belongs_to_the_owner_who_can_uninstall_it") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let (url, rx) = receiver();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let (bare, chained) = (mine.join("no-hooks.git"), mine.join("chained.git"));
     sb.bare_as(&owner, &bare);
     sb.bare_as(&owner, &chained);
@@ -894,20 +613,9 @@ fn what_install_creates_belongs_to_the_owner_who_can_uninstall_it() {
     );
     let original = tree(&chained.join("hooks"));
 
-    let p = sb.prefix();
     // Under bash and dash alike, and a rerun changes nothing.
     for shell in ["sh", "bash"] {
-        let out = sb.install_with(
-            shell,
-            &[
-                os("--prefix"),
-                p.as_os_str(),
-                os("--binary"),
-                os(BIN),
-                os("--all"),
-                root.as_os_str(),
-            ],
-        );
+        let out = sb.install_with(shell, &sb.all_args(&root));
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     for r in [&bare, &chained] {
@@ -929,13 +637,7 @@ fn what_install_creates_belongs_to_the_owner_who_can_uninstall_it() {
     let out = sb
         .command_as(&owner, "sh", &mine)
         .arg(SCRIPT)
-        .args([
-            os("--prefix"),
-            p.as_os_str(),
-            os("--uninstall"),
-            os("--all"),
-            mine.as_os_str(),
-        ])
+        .args(sb.uninstall_all_args(&mine))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
@@ -953,36 +655,21 @@ fn what_install_creates_belongs_to_the_owner_who_can_uninstall_it() {
 /// delivers everything.
 #[test]
 fn redelivery_as_root_runs_as_each_owner() {
-    let Some(()) = root_or_skip("redelivery_as_root_runs_as_each_owner") else {
+    let Some((sb, owner, _)) = setup("redelivery_as_root_runs_as_each_owner") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let (secret, private) = sb.decoys();
     install_binary(&sb);
     let (url, rx) = receiver();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let repo = mine.join("pending.git");
     sb.bare_as(&owner, &repo);
-    sb.sh_as(
-        &owner,
-        "ln -s \"$2\" \"$1/hooks/post-receive\" && printf '%s' \"$3\" >\"$1/webhooks.toml\"",
-        &[
-            repo.as_os_str(),
-            sb.installed().as_os_str(),
-            os(&config(&down_url(), "")),
-        ],
-    );
+    sb.hook_down_as(&owner, &repo);
     let work = sb.home(&owner).join("work");
     push_as(&sb, &owner, &work, &repo, "while the receiver is down");
     assert!(repo.join("webhooks/outbox").is_dir());
     let token = format!("token = {{ file = \"{}\" }}\n", secret.display());
-    sb.sh_as(
-        &owner,
-        "printf '%s' \"$2\" >\"$1/webhooks.toml\"",
-        &[repo.as_os_str(), os(&config(&url, &token))],
-    );
+    sb.configure_as(&owner, &repo, &config(&url, &token));
 
     // As cron starts it (plain root), then as the systemd unit does (root with three
     // capabilities and no new privileges).
@@ -995,13 +682,8 @@ fn redelivery_as_root_runs_as_each_owner() {
         "--",
         "sh",
     ]);
-    for mut cmd in [cron, unit] {
-        let out = cmd
-            .arg(REDELIVER_ALL)
-            .arg(&root)
-            .env("GIT_WEBHOOKS", sb.installed())
-            .output()
-            .unwrap();
+    for cmd in [cron, unit] {
+        let out = sb.redeliver_all_by(cmd, &root);
         let stderr = text(&out.stderr);
         assert!(
             !out.status.success(),
@@ -1021,11 +703,7 @@ fn redelivery_as_root_runs_as_each_owner() {
 
     // With a token it can read, the owner's next push keeps its event (the hook is backing
     // off after the first push failed) and the owner's redeliver sends both.
-    sb.sh_as(
-        &owner,
-        "printf '%s' \"$2\" >\"$1/webhooks.toml\"",
-        &[repo.as_os_str(), os(&config(&url, "token = \"mine\"\n"))],
-    );
+    sb.configure_as(&owner, &repo, &config(&url, "token = \"mine\"\n"));
     push_as(&sb, &owner, &work, &repo, "back up");
     sb.sh_as(
         &owner,
@@ -1046,44 +724,23 @@ fn redelivery_as_root_runs_as_each_owner() {
 /// pending deliveries and reports a repository of another account, without touching it.
 #[test]
 fn redelivery_as_one_account_reports_the_repositories_of_others() {
-    let Some(()) = root_or_skip("redelivery_as_one_account_reports_the_repositories_of_others") else {
+    let Some((sb, owner, other)) = setup("redelivery_as_one_account_reports_the_repositories_of_others") else {
         return;
     };
-    let (owner, other) = accounts();
-    let sb = Sandbox::new();
     install_binary(&sb);
     let (url, rx) = receiver();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let theirs = sb.dir_of("srv/other", Some(&other));
     let repo = mine.join("pending.git");
     let foreign = theirs.join("foreign.git");
     sb.bare_as(&owner, &repo);
     sb.bare_as(&other, &foreign);
-    sb.sh_as(&other, "mkdir -p \"$1/webhooks/outbox\"", &[foreign.as_os_str()]);
-    sb.sh_as(
-        &owner,
-        "ln -s \"$2\" \"$1/hooks/post-receive\" && printf '%s' \"$3\" >\"$1/webhooks.toml\"",
-        &[
-            repo.as_os_str(),
-            sb.installed().as_os_str(),
-            os(&config(&down_url(), "")),
-        ],
-    );
+    sb.outbox_as(&other, &foreign);
+    sb.hook_down_as(&owner, &repo);
     push_as(&sb, &owner, &sb.home(&owner).join("work"), &repo, "kept");
-    sb.sh_as(
-        &owner,
-        "printf '%s' \"$2\" >\"$1/webhooks.toml\"",
-        &[repo.as_os_str(), os(&config(&url, ""))],
-    );
+    sb.configure_as(&owner, &repo, &config(&url, ""));
     let before = tree(&theirs);
-    let out = sb
-        .command_as(&owner, "sh", sb.dir.path())
-        .arg(REDELIVER_ALL)
-        .arg(&root)
-        .env("GIT_WEBHOOKS", sb.installed())
-        .output()
-        .unwrap();
+    let out = sb.redeliver_all_by(sb.command_as(&owner, "sh", sb.dir.path()), &root);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("foreign.git belongs to gwi-other"), "{stderr}");
@@ -1099,13 +756,10 @@ fn redelivery_as_one_account_reports_the_repositories_of_others() {
 /// uninstall takes everything out; --repo with a relative name that starts with a dash.
 #[test]
 fn odd_names_owned_by_another_account() {
-    let Some(()) = root_or_skip("odd_names_owned_by_another_account") else {
+    let Some((sb, owner, _)) = setup("odd_names_owned_by_another_account") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let names = [
         "-rf x.git",
         "a b*?[c].git",
@@ -1120,14 +774,7 @@ fn odd_names_owned_by_another_account() {
         sb.bare_as(&owner, r);
     }
     let p = sb.prefix();
-    let args = [
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ];
+    let args = sb.all_args(&root);
     let out = sb.install_ok(&args);
     assert_eq!(out.matches("installed (").count(), names.len(), "{out}");
     for r in &repos {
@@ -1154,13 +801,7 @@ fn odd_names_owned_by_another_account() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).matches("removed").count(), 2, "{}", text(&out.stdout));
-    let out = sb.install_ok(&[
-        os("--prefix"),
-        p.as_os_str(),
-        os("--uninstall"),
-        os("--all"),
-        root.as_os_str(),
-    ]);
+    let out = sb.install_ok(&sb.uninstall_all_args(&root));
     assert_eq!(out.matches("removed").count(), names.len() - 2, "{out}");
     for r in &repos {
         assert!(!exists(&r.join("hooks/post-receive")), "{r:?}");
@@ -1172,22 +813,16 @@ fn odd_names_owned_by_another_account() {
 /// The states a stop between two steps can leave are also made by hand.
 #[test]
 fn an_interrupted_install_is_completed_by_the_next_run() {
-    let Some(()) = root_or_skip("an_interrupted_install_is_completed_by_the_next_run") else {
+    let Some((sb, owner, _)) = setup("an_interrupted_install_is_completed_by_the_next_run") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
-    let root = sb.dir_of("srv", None);
-    let mine = sb.dir_of("srv/owner", Some(&owner));
+    let (root, mine) = sb.srv(&owner);
     let repos: Vec<PathBuf> = (0..12).map(|i| mine.join(format!("r{i:02}.git"))).collect();
     for (i, r) in repos.iter().enumerate() {
-        sb.bare_as(&owner, r);
-        if i % 3 != 0 {
-            sb.sh_as(
-                &owner,
-                "printf '%s' \"$2\" >\"$1/hooks/post-receive\" && chmod 755 \"$1/hooks/post-receive\"",
-                &[r.as_os_str(), os(EXISTING_HOOK)],
-            );
+        if i % 3 == 0 {
+            sb.bare_as(&owner, r);
+        } else {
+            sb.chained_as(&owner, r);
         }
     }
     // Stopped after keeping the hook under its second name, before the wrapper: as a
@@ -1201,32 +836,11 @@ fn an_interrupted_install_is_completed_by_the_next_run() {
     let originals: Vec<_> = repos.iter().map(|r| tree(&r.join("hooks"))).collect();
     let tmp = sb.dir_of("tmp", None);
     let p = sb.prefix();
-    let args = [
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ];
+    let args = sb.all_args(&root);
     let run = |stop_after: Option<Duration>| {
-        let mut child = sb
-            .command("sh", sb.dir.path())
-            .arg(SCRIPT)
-            .args(args)
-            .env("TMPDIR", &tmp)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        if let Some(d) = stop_after {
-            std::thread::sleep(d);
-            let _ = Command::new("kill")
-                .args(["-TERM", "--", &format!("-{}", child.id())])
-                .status();
-        }
-        child.wait().unwrap()
+        let mut install = sb.install_command("sh", &args);
+        install.env("TMPDIR", &tmp);
+        run_stopped(install, stop_after)
     };
     for ms in (0..400).step_by(25) {
         run(Some(Duration::from_millis(ms)));
@@ -1264,27 +878,8 @@ fn an_interrupted_install_is_completed_by_the_next_run() {
 
     // Uninstall, stopped and run again, restores the hooks as they were (r01 and r02 had a
     // second name for their hook, which is now the one restored).
-    let uninstall = [
-        os("--prefix"),
-        p.as_os_str(),
-        os("--uninstall"),
-        os("--all"),
-        root.as_os_str(),
-    ];
-    let mut child = sb
-        .command("sh", sb.dir.path())
-        .arg(SCRIPT)
-        .args(uninstall)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(60));
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{}", child.id())])
-        .status();
-    let _ = child.wait();
+    let uninstall = sb.uninstall_all_args(&root);
+    run_stopped(sb.install_command("sh", &uninstall), Some(Duration::from_millis(60)));
     sb.install_ok(&uninstall);
     for (i, r) in repos.iter().enumerate() {
         let now = tree(&r.join("hooks"));
@@ -1301,11 +896,9 @@ fn an_interrupted_install_is_completed_by_the_next_run() {
 /// nothing; once it is writable again, the next run installs.
 #[test]
 fn a_read_only_filesystem_fails_cleanly() {
-    let Some(()) = root_or_skip("a_read_only_filesystem_fails_cleanly") else {
+    let Some((sb, owner, _)) = setup("a_read_only_filesystem_fails_cleanly") else {
         return;
     };
-    let (owner, _) = accounts();
-    let sb = Sandbox::new();
     let root = sb.dir_of("srv", None);
     let mount = sb.dir_of("srv/ro", None);
     let mounted = Command::new("mount")
@@ -1330,12 +923,7 @@ fn a_read_only_filesystem_fails_cleanly() {
     std::os::unix::fs::chown(&mount, Some(owner.uid), Some(owner.gid)).unwrap();
     let (plain, chained) = (mount.join("plain.git"), mount.join("chained.git"));
     sb.bare_as(&owner, &plain);
-    sb.bare_as(&owner, &chained);
-    sb.sh_as(
-        &owner,
-        "printf '%s' \"$2\" >\"$1/hooks/post-receive\" && chmod 755 \"$1/hooks/post-receive\"",
-        &[chained.as_os_str(), os(EXISTING_HOOK)],
-    );
+    sb.chained_as(&owner, &chained);
     let remount = |mode: &str| {
         let st = Command::new("mount")
             .args(["-o", &format!("remount,{mode}")])
@@ -1346,15 +934,7 @@ fn a_read_only_filesystem_fails_cleanly() {
     };
     remount("ro");
     let before = tree(&mount);
-    let p = sb.prefix();
-    let args = [
-        os("--prefix"),
-        p.as_os_str(),
-        os("--binary"),
-        os(BIN),
-        os("--all"),
-        root.as_os_str(),
-    ];
+    let args = sb.all_args(&root);
     let out = sb.install(&args);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
