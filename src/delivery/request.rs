@@ -25,18 +25,25 @@ pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
     let body = delivery.body.as_bytes().to_vec();
     let mut headers: Vec<(String, String)> = vec![
         (header::CONTENT_TYPE.into(), "application/json".into()),
-        (header::USER_AGENT.into(), USER_AGENT.into()),
+        (
+            header::USER_AGENT.into(),
+            endpoint.flavor.user_agent().unwrap_or(USER_AGENT).into(),
+        ),
         (header::IDEMPOTENCY_KEY.into(), delivery.id.clone()),
     ];
     let token = endpoint.credentials.token.as_ref().map(|t| t.expose());
-    let flavoured = endpoint.flavor.headers(delivery.event, &delivery.id, token);
+    let flavoured = endpoint
+        .flavor
+        .headers(delivery.event, &delivery.id, token, &endpoint.name);
     headers.extend(flavoured.into_iter().map(|(n, v)| (n.to_string(), v)));
     if let Some((user, password)) = &endpoint.transport.target.basic {
         let pair = BASE64.encode(format!("{user}:{}", password.expose()));
         headers.push(("Authorization".into(), format!("Basic {pair}")));
     }
     if let Some(secret) = &endpoint.credentials.secret {
-        headers.push((header::HUB_SIGNATURE_256.into(), sign::hub_signature(secret, &body)));
+        for (name, form) in endpoint.flavor.signatures() {
+            headers.push((name.to_string(), sign::body_signature(*form, secret, &body)));
+        }
     }
     if let Some(key) = &endpoint.credentials.signing_key {
         headers.push((header::WEBHOOK_ID.into(), delivery.id.clone()));

@@ -2,8 +2,12 @@
 //! headers. A new dialect is a new module here that maps the event.
 
 mod atomgit;
+mod gitea;
+mod github;
 mod gitlab;
 pub mod review;
+mod size;
+mod users;
 
 use crate::event::{Body, Event, EventKind};
 
@@ -12,17 +16,69 @@ use crate::event::{Body, Event, EventKind};
 pub enum Flavor {
     AtomGit,
     GitLab,
+    GitHub,
+    Gitea,
+}
+
+/// How a signature header shows the HMAC of the body keyed with the hook's `secret`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureForm {
+    /// `sha1=<lowercase hex HMAC-SHA1>` (GitHub's `X-Hub-Signature`).
+    Sha1Prefixed,
+    /// `sha256=<lowercase hex HMAC-SHA256>` (`X-Hub-Signature-256`).
+    Sha256Prefixed,
+    /// `<lowercase hex HMAC-SHA256>` (Gitea's `X-Gitea-Signature`).
+    Sha256Hex,
 }
 
 impl Flavor {
     /// Every flavour, in the order the docs list them.
-    pub const ALL: [Flavor; 2] = [Flavor::AtomGit, Flavor::GitLab];
+    pub const ALL: [Flavor; 4] = [Flavor::AtomGit, Flavor::GitLab, Flavor::GitHub, Flavor::Gitea];
 
     /// The name used in `webhooks.toml`.
     pub fn name(self) -> &'static str {
         match self {
             Flavor::AtomGit => "atomgit",
             Flavor::GitLab => "gitlab",
+            Flavor::GitHub => "github",
+            Flavor::Gitea => "gitea",
+        }
+    }
+
+    /// True when this flavour's forge has events of `kind`: `create` and `delete` are
+    /// GitHub's and Gitea's, notes and merge requests AtomGit's and GitLab's.
+    pub fn sends(self, kind: EventKind) -> bool {
+        match kind {
+            EventKind::Push | EventKind::TagPush => true,
+            EventKind::Create | EventKind::Delete => matches!(self, Flavor::GitHub | Flavor::Gitea),
+            EventKind::Note | EventKind::MergeRequest => matches!(self, Flavor::AtomGit | Flavor::GitLab),
+        }
+    }
+
+    /// The flavours that send `kind`, by name.
+    pub fn names_sending(kind: EventKind) -> impl Iterator<Item = &'static str> {
+        Flavor::ALL.into_iter().filter(move |f| f.sends(kind)).map(Flavor::name)
+    }
+
+    /// True when hooks of this flavour may have a `token`: GitHub and Gitea send none.
+    pub fn has_token(self) -> bool {
+        matches!(self, Flavor::AtomGit | Flavor::GitLab)
+    }
+
+    /// The `User-Agent` this flavour's forge sends, when it is not ours.
+    pub fn user_agent(self) -> Option<&'static str> {
+        match self {
+            Flavor::GitHub => Some(github::USER_AGENT),
+            _ => None,
+        }
+    }
+
+    /// The signature headers of a hook with a `secret`, and how each shows the HMAC.
+    pub fn signatures(self) -> &'static [(&'static str, SignatureForm)] {
+        match self {
+            Flavor::AtomGit | Flavor::GitLab => &[(header::HUB_SIGNATURE_256, SignatureForm::Sha256Prefixed)],
+            Flavor::GitHub => github::SIGNATURES,
+            Flavor::Gitea => gitea::SIGNATURES,
         }
     }
 
@@ -36,18 +92,23 @@ impl Flavor {
         let value = match (&event.body, self) {
             (Body::Ref(e), Flavor::AtomGit) => atomgit::body(event.kind, e),
             (Body::Ref(e), Flavor::GitLab) => gitlab::body(event.kind, e),
-            (Body::Review { body, .. }, Flavor::AtomGit) => body.clone(),
+            (Body::Ref(e), Flavor::GitHub) => return github::body(event.kind, e),
+            (Body::Ref(e), Flavor::Gitea) => return gitea::body(event.kind, e),
             (Body::Review { body, homepage }, Flavor::GitLab) => gitlab::review(body, homepage),
+            // The config gives review events to AtomGit and GitLab hooks only.
+            (Body::Review { body, .. }, _) => body.clone(),
         };
         serde_json::to_vec(&value).expect("payloads serialize")
     }
 
-    /// The headers that name the event and carry the delivery id and the token, as this
-    /// flavour's forge sends them.
-    pub fn headers(self, kind: EventKind, id: &str, token: Option<&str>) -> Vec<(&'static str, String)> {
+    /// The headers that name the event and carry the delivery id, the hook's id and the
+    /// token, as this flavour's forge sends them. `hook` is the hook's name.
+    pub fn headers(self, kind: EventKind, id: &str, token: Option<&str>, hook: &str) -> Vec<(&'static str, String)> {
         let names = match self {
             Flavor::AtomGit => atomgit::HEADERS,
             Flavor::GitLab => gitlab::HEADERS,
+            Flavor::GitHub => return github::headers(kind, id, hook),
+            Flavor::Gitea => return gitea::headers(kind, id),
         };
         let mut headers = vec![
             (names.event, kind.header().to_string()),
@@ -58,6 +119,17 @@ impl Flavor {
     }
 }
 
+/// The headers that name the event, one per forge, most specific first (Gitea also
+/// sends GitHub's).
+pub const EVENT_HEADERS: [&str; 4] = [
+    atomgit::HEADERS.event,
+    gitlab::HEADERS.event,
+    gitea::EVENT_HEADER,
+    github::EVENT_HEADER,
+];
+
+pub use github::hook_id as github_hook_id;
+
 /// The headers of every request, whatever the flavour.
 pub mod header {
     pub const CONTENT_TYPE: &str = "Content-Type";
@@ -65,18 +137,20 @@ pub mod header {
     pub const HOST: &str = "Host";
     pub const USER_AGENT: &str = "User-Agent";
     pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+    pub const HUB_SIGNATURE: &str = "X-Hub-Signature";
     pub const HUB_SIGNATURE_256: &str = "X-Hub-Signature-256";
     pub const WEBHOOK_ID: &str = "webhook-id";
     pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
     pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
     /// All of them.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         CONTENT_TYPE,
         CONTENT_LENGTH,
         HOST,
         USER_AGENT,
         IDEMPOTENCY_KEY,
+        HUB_SIGNATURE,
         HUB_SIGNATURE_256,
         WEBHOOK_ID,
         WEBHOOK_TIMESTAMP,
@@ -90,7 +164,15 @@ pub fn reserved_headers() -> impl Iterator<Item = &'static str> {
     let flavoured = [atomgit::HEADERS, gitlab::HEADERS]
         .into_iter()
         .flat_map(|h| [h.event, h.delivery, h.token]);
-    header::ALL.into_iter().chain(flavoured)
+    let signatures = Flavor::ALL
+        .into_iter()
+        .flat_map(|f| f.signatures().iter().map(|(name, _)| *name));
+    header::ALL
+        .into_iter()
+        .chain(flavoured)
+        .chain(github::HEADER_NAMES)
+        .chain(gitea::HEADER_NAMES)
+        .chain(signatures)
 }
 
 /// The names of a flavour's event, delivery id and token headers.
@@ -224,7 +306,7 @@ mod tests {
 
     #[test]
     fn each_flavour_names_its_headers_and_reserves_them() {
-        let atomgit = Flavor::AtomGit.headers(EventKind::TagPush, "id-1", Some("t"));
+        let atomgit = Flavor::AtomGit.headers(EventKind::TagPush, "id-1", Some("t"), "ci");
         assert_eq!(
             atomgit,
             [
@@ -233,7 +315,7 @@ mod tests {
                 ("X-AtomGit-Token", "t".to_string()),
             ]
         );
-        let gitlab = Flavor::GitLab.headers(EventKind::Push, "id-2", None);
+        let gitlab = Flavor::GitLab.headers(EventKind::Push, "id-2", None, "ci");
         assert_eq!(gitlab[0], ("X-Gitlab-Event", "Push Hook".to_string()));
         assert_eq!(gitlab[1].0, "X-Gitlab-Event-UUID");
         let reserved: Vec<&str> = reserved_headers().collect();
@@ -246,6 +328,7 @@ mod tests {
             assert!(reserved.contains(&name), "{name}");
         }
         assert_eq!(Flavor::from_name("gitlab"), Some(Flavor::GitLab));
-        assert_eq!(Flavor::from_name("gitea"), None);
+        assert_eq!(Flavor::from_name("gitea"), Some(Flavor::Gitea));
+        assert_eq!(Flavor::from_name("bitbucket"), None);
     }
 }

@@ -6,6 +6,8 @@ mod cli;
 mod commits;
 mod delivery;
 mod fuzz;
+mod gitea;
+mod github;
 mod leaks;
 mod listen;
 mod objects;
