@@ -319,7 +319,7 @@ impl Site {
                 let deliveries: Vec<Delivery> = events
                     .iter()
                     .flat_map(with_created_or_deleted)
-                    .filter(|e| endpoint.wants_ref(e.kind, &e.refname))
+                    .filter(|e| endpoint.wants_ref(e.kind, &e.refname) && endpoint.flavor.delivers(e))
                     .map(|e| delivery(id(&e, endpoint), endpoint, &e, trigger))
                     .collect();
                 (endpoint, deliveries)

@@ -55,6 +55,13 @@ impl Flavor {
         }
     }
 
+    /// True when this flavour's forge sends `event` at all: Gitea tells of a deleted
+    /// branch or tag with its `delete` event only, never with a push.
+    pub fn delivers(self, event: &Event) -> bool {
+        let deletion = event.ref_event().is_some_and(|e| e.deleted());
+        !(self == Flavor::Gitea && deletion && matches!(event.kind, EventKind::Push | EventKind::TagPush))
+    }
+
     /// The flavours that send `kind`, by name.
     pub fn names_sending(kind: EventKind) -> impl Iterator<Item = &'static str> {
         Flavor::ALL.into_iter().filter(move |f| f.sends(kind)).map(Flavor::name)
