@@ -224,7 +224,14 @@ impl Site {
                 .map(|n| n.as_encoded_bytes().to_vec())
                 .unwrap_or_default();
             let id = |event: &Event, endpoint: &Endpoint| {
-                outbox::derived_id(&[&key, event.refname.as_bytes(), endpoint.name.as_bytes()])
+                let (refname, hook) = (event.refname.as_bytes(), endpoint.name.as_bytes());
+                match event.kind {
+                    // A ref's create or delete event goes with its push: its own id.
+                    EventKind::Create | EventKind::Delete => {
+                        outbox::derived_id(&[&key, refname, hook, event.kind.name().as_bytes()])
+                    }
+                    _ => outbox::derived_id(&[&key, refname, hook]),
+                }
             };
             let stem = path
                 .file_stem()

@@ -230,6 +230,8 @@ mod tests {
                 name: "alice".into(),
                 email: "alice@example.com".into(),
                 id: 4,
+                username: "alice-gh".into(),
+                avatar_url: String::new(),
             },
             repository: RepositoryInfo {
                 name: "project".into(),
@@ -237,6 +239,8 @@ mod tests {
                 ..RepositoryInfo::default()
             },
             default_branch: "main".into(),
+            head: Some(commit.clone()),
+            pushed_at: 1_700_000_000,
             commits: vec![commit],
             total_commits: 7,
             forced: false,
@@ -337,5 +341,107 @@ mod tests {
         assert_eq!(Flavor::from_name("gitlab"), Some(Flavor::GitLab));
         assert_eq!(Flavor::from_name("gitea"), Some(Flavor::Gitea));
         assert_eq!(Flavor::from_name("bitbucket"), None);
+    }
+
+    #[test]
+    fn github_lists_renames_as_removed_and_added_and_names_the_pusher_by_username() {
+        let body = rendered(Flavor::GitHub, &push_event(EventKind::Push));
+        let commit = &body["commits"][0];
+        assert_eq!(commit["added"], json!(["new.txt", "to.txt"]));
+        assert_eq!(commit["removed"], json!(["old.txt", "from.txt"]));
+        assert_eq!(commit["modified"], json!(["src/a b.rs"]));
+        assert_eq!(
+            body["pusher"],
+            json!({"name": "alice-gh", "email": "alice@example.com"})
+        );
+        assert_eq!(body["sender"]["avatar_url"], "https://git.example.com/alice-gh.png");
+        assert_eq!(body["repository"]["owner"]["login"], "team");
+        assert_eq!(body["repository"]["pushed_at"], 1_700_000_000);
+        assert_eq!(body["created"], true);
+        assert_eq!(body["compare"], "https://git.example.com/team/project/compare/main");
+        // The same pusher in the AtomGit body.
+        let atomgit = rendered(Flavor::AtomGit, &push_event(EventKind::Push));
+        assert_eq!(atomgit["user_username"], "alice-gh");
+    }
+
+    #[test]
+    fn gitea_lists_the_newest_commit_first_with_author_dates() {
+        let mut event = push_event(EventKind::Push);
+        if let Body::Ref(e) = &mut event.body {
+            let mut second = e.commits[0].clone();
+            second.id = "c".repeat(40);
+            second.authored = "2019-01-01T00:09:00+00:00".into();
+            e.commits.push(second);
+        }
+        let body = rendered(Flavor::Gitea, &event);
+        assert_eq!(body["commits"][0]["id"], "c".repeat(40));
+        assert_eq!(body["commits"][0]["timestamp"], "2019-01-01T00:09:00Z");
+        assert_eq!(body["commits"][1]["timestamp"], "2019-01-01T00:07:00+08:00");
+        assert_eq!(body["total_commits"], 7);
+        assert_eq!(body["pusher"]["username"], "alice-gh");
+    }
+
+    #[test]
+    fn github_and_gitea_bodies_give_up_files_then_commits_to_stay_under_the_limit() {
+        let mut event = push_event(EventKind::Push);
+        if let Body::Ref(e) = &mut event.body {
+            let mut older = e.commits[0].clone();
+            older.id = "d".repeat(40);
+            e.commits.insert(0, older);
+        }
+        let Body::Ref(e) = &event.body else { unreachable!() };
+        let full = size::to_vec(&github::push(e, &users::Identity::of(e)));
+        let body = |limit: usize| -> Value {
+            let bytes = size::render_within(github::push(e, &users::Identity::of(e)), limit);
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        assert_eq!(body(full.len())["commits"][0]["added"], json!(["new.txt", "to.txt"]));
+        let no_files = body(full.len() - 1);
+        assert_eq!(no_files["commits"].as_array().unwrap().len(), 2);
+        assert_eq!(no_files["commits"][1]["added"], json!([]));
+        assert_eq!(no_files["head_commit"]["removed"], json!([]));
+        let head_only = body(1000);
+        let ids: Vec<&Value> = head_only["commits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["id"])
+            .collect();
+        assert_eq!(ids, [&json!("a".repeat(40))]);
+    }
+
+    #[test]
+    fn github_and_gitea_headers_and_signatures() {
+        let github = Flavor::GitHub.headers(EventKind::TagPush, "id-3", None, "ci");
+        assert_eq!(github[0], ("X-GitHub-Event", "push".to_string()));
+        assert_eq!(github[2], ("X-GitHub-Hook-ID", github::hook_id("ci").to_string()));
+        assert_eq!(github::hook_id("ci"), github::hook_id("ci"));
+        assert_ne!(github::hook_id("ci"), github::hook_id("cd"));
+        let names: Vec<&str> = Flavor::GitHub.signatures().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["X-Hub-Signature", "X-Hub-Signature-256"]);
+        let gitea = Flavor::Gitea.headers(EventKind::Create, "id-4", None, "ci");
+        assert!(gitea.contains(&("X-Gitea-Event-Type", "create".to_string())));
+        assert!(gitea.contains(&("X-GitHub-Delivery", "id-4".to_string())));
+        let reserved: Vec<&str> = reserved_headers().collect();
+        for name in [
+            "X-Gitea-Signature",
+            "X-GitHub-Hook-ID",
+            "X-Gogs-Event",
+            "X-Hub-Signature",
+        ] {
+            assert!(reserved.contains(&name), "{name}");
+        }
+        assert!(!Flavor::GitLab.sends(EventKind::Create));
+        assert!(!Flavor::Gitea.delivers(&deleted(EventKind::TagPush)));
+        assert!(Flavor::Gitea.delivers(&deleted(EventKind::Delete)));
+        assert!(Flavor::GitHub.delivers(&deleted(EventKind::Push)));
+    }
+
+    fn deleted(kind: EventKind) -> Event {
+        let mut event = push_event(kind);
+        if let Body::Ref(e) = &mut event.body {
+            e.after = "0".repeat(40);
+        }
+        event
     }
 }
