@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::github::{files_history, wait_records, write, ForgeReceiver, CONFIG_HEAD};
+use crate::github::{assert_schema, files_history, wait_records, write, ForgeReceiver, CONFIG_HEAD};
 use crate::support::*;
 
 fn strs(value: &Value) -> Vec<&str> {
@@ -184,6 +184,19 @@ fn buildbot_gitea_receives_every_shape_of_push_as_from_gitea() {
     assert_eq!(last[1].1["ref_type"], "tag");
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(buildbot.take().is_empty(), "the deletions were sent as pushes");
+    for kind in ["push", "create", "delete"] {
+        let bodies: Vec<Value> = requests
+            .iter()
+            .filter(|r| r.header("X-Gitea-Event") == Some(kind))
+            .map(|r| r.json())
+            .collect();
+        assert!(!bodies.is_empty(), "{kind}");
+        assert_schema(
+            repo.dir.path(),
+            &format!("gitea-{kind}"),
+            &bodies.iter().collect::<Vec<_>>(),
+        );
+    }
 }
 
 /// The lowercase hex HMAC of `body` computed by Python's hmac module.

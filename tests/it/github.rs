@@ -122,6 +122,15 @@ fn octokit_events(octokit: &ForgeReceiver, n: usize) -> Vec<(String, Value)> {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(got.len(), n, "{got:#?}\n{}", octokit.log());
+    for r in &got {
+        if let Some(name) = r["name"].as_str() {
+            assert_schema(
+                octokit.record.parent().unwrap(),
+                &format!("github-{name}"),
+                &[&r["payload"]],
+            );
+        }
+    }
     got.into_iter()
         .map(|r| {
             assert!(r.get("error").is_none(), "octokit refused: {r}");
@@ -375,6 +384,22 @@ fn octokit_and_buildbot_receive_every_shape_of_push_as_from_github() {
             .all(|r| r["error"].is_null() && r["changes"] == serde_json::json!([])),
         "{bb:#?}"
     );
+}
+
+/// Checks `bodies` against `docs/schema/{name}.json` with Python's jsonschema.
+pub fn assert_schema(dir: &Path, name: &str, bodies: &[&Value]) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/schema/{name}.json"));
+    let docs = dir.join(format!("{name}-bodies.json"));
+    std::fs::write(&docs, serde_json::to_vec(bodies).unwrap()).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft7Validator.check_schema(schema)\n\
+        for doc in json.load(open(sys.argv[2])):\n    jsonschema.validate(doc, schema)\n";
+    let out = Command::new("python3")
+        .args(["-c", script, schema.to_str().unwrap(), docs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
 }
 
 /// Waits for `n` records of a receiver and returns them.
