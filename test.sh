@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Debian packages with apt-get, Python packages with pip),
-# then runs them: ./test.sh [cargo test arguments]
+# Installs what the tests need (Debian packages with apt-get, Python packages with pip,
+# the npm packages of tests/receivers), then runs them: ./test.sh [cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +14,8 @@ have setpriv || need_apt+=(util-linux)     # running as other accounts
 have gitolite || need_apt+=(gitolite3)     # a real gitolite server for install.sh
 have ssh-keygen || need_apt+=(openssh-client) # its admin key
 have python3 || need_apt+=(python3 python3-pip)
+have node || need_apt+=(nodejs)
+have npm || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: install these Debian packages first (as root): ${need_apt[*]}" >&2
@@ -28,11 +30,15 @@ if ! python3 -c 'import standardwebhooks, jsonschema' 2>/dev/null; then
   python3 -m pip install -q standardwebhooks jsonschema 2>/dev/null ||
     python3 -m pip install -q --break-system-packages standardwebhooks jsonschema
 fi
-# TypeScript and the types of GitLab's webhook events, for the GitLab flavour's tests.
-npm_dir=target/npm
-if [ ! -d "$npm_dir/node_modules/gitlab-event-types" ] || [ ! -d "$npm_dir/node_modules/typescript" ]; then
-  have npm || { echo "test.sh: npm (Node.js) is needed for the payload tests" >&2; exit 1; }
-  mkdir -p "$npm_dir"
-  (cd "$npm_dir" && npm install --silent --no-audit --no-fund typescript@5 gitlab-event-types@2.0.1)
+if ! python3 -c 'import buildbot.www.hooks.github, buildbot_gitea.webhook' 2>/dev/null; then
+  # Buildbot's GitHub change hook and the buildbot-gitea plugin: receivers written for
+  # GitHub and Gitea webhooks.
+  python3 -m pip install -q buildbot buildbot-gitea 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages buildbot buildbot-gitea
+fi
+if [ ! -d tests/receivers/node_modules/@octokit/webhooks-schemas ] || [ ! -d tests/receivers/node_modules/gitlab-event-types ]; then
+  # @octokit/webhooks and GitHub's published webhook schemas, for the GitHub tests;
+  # TypeScript and the types of GitLab's webhook events, for the GitLab tests.
+  npm install --prefix tests/receivers --no-audit --no-fund --no-package-lock --loglevel=error
 fi
 exec cargo test "$@"

@@ -20,15 +20,21 @@ pub enum EventKind {
     TagPush,
     Note,
     MergeRequest,
+    /// A branch or tag was created (GitHub's and Gitea's `create` event).
+    Create,
+    /// A branch or tag was deleted (GitHub's and Gitea's `delete` event).
+    Delete,
 }
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::Push,
         EventKind::TagPush,
         EventKind::Note,
         EventKind::MergeRequest,
+        EventKind::Create,
+        EventKind::Delete,
     ];
 
     /// The event a moved ref makes: branches push events, tags tag push events, others none.
@@ -52,6 +58,17 @@ impl EventKind {
             EventKind::TagPush => "tag_push",
             EventKind::Note => "note",
             EventKind::MergeRequest => "merge_request",
+            EventKind::Create => "create",
+            EventKind::Delete => "delete",
+        }
+    }
+
+    /// The kind a ref's creation or deletion makes besides its push or tag push event.
+    pub fn for_change(change: &Change) -> Option<EventKind> {
+        match change {
+            Change::Create { .. } => Some(EventKind::Create),
+            Change::Update { .. } => None,
+            Change::Delete { .. } => Some(EventKind::Delete),
         }
     }
 
@@ -62,6 +79,8 @@ impl EventKind {
             EventKind::TagPush => "Tag Push Hook",
             EventKind::Note => "Note Hook",
             EventKind::MergeRequest => "Merge Request Hook",
+            EventKind::Create => "Create Hook",
+            EventKind::Delete => "Delete Hook",
         }
     }
 }
@@ -155,14 +174,28 @@ pub struct RefEvent {
     pub default_branch: String,
     /// The newest commits of the update, oldest first (none for a tag).
     pub commits: Vec<Commit>,
-    /// For a tag that points at a commit, that commit (GitLab lists it).
-    pub tagged: Option<Commit>,
+    /// The commit `checkout_sha` names, in full (also when `commits` does not list it).
+    pub head: Option<Commit>,
+    /// When the event was built, in seconds since the epoch.
+    pub pushed_at: u64,
     /// Exactly how many commits the update brings.
     pub total_commits: usize,
     /// The update is not a fast-forward.
     pub forced: bool,
     /// `git push -o` values.
     pub push_options: Vec<String>,
+}
+
+impl RefEvent {
+    /// The push created the ref (`before` is all zeros).
+    pub fn created(&self) -> bool {
+        self.before.bytes().all(|b| b == b'0')
+    }
+
+    /// The push deleted the ref (`after` is all zeros).
+    pub fn deleted(&self) -> bool {
+        self.after.bytes().all(|b| b == b'0')
+    }
 }
 
 /// What an event says.
@@ -184,6 +217,20 @@ pub struct Event {
 }
 
 impl Event {
+    /// The same ref event as another kind (a creation's or deletion's `create` or
+    /// `delete` event).
+    pub fn as_kind(&self, kind: EventKind) -> Event {
+        Event { kind, ..self.clone() }
+    }
+
+    /// The ref event, unless this is a review tool's event.
+    pub fn ref_event(&self) -> Option<&RefEvent> {
+        match &self.body {
+            Body::Ref(e) => Some(e),
+            Body::Review { .. } => None,
+        }
+    }
+
     /// How many commits the event's update brings (none for a review event).
     pub fn total_commits(&self) -> usize {
         match &self.body {
@@ -278,10 +325,13 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|id| self.commit(id))
             .collect::<Result<_, _>>()?;
-        let tagged = match (kind, &checkout_sha) {
-            (EventKind::TagPush, Some(id)) => Some(self.commit(id)?),
-            _ => None,
+        let head = match &checkout_sha {
+            Some(id) => Some(self.commit(id)?),
+            None => None,
         };
+        let pushed_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let event = RefEvent {
             before: update.before_hex(),
             after: update.after_hex(),
@@ -292,7 +342,8 @@ impl<'a> Builder<'a> {
             repository: self.repository.clone(),
             default_branch: self.default_branch.clone(),
             commits,
-            tagged,
+            head,
+            pushed_at,
             total_commits: selection.total,
             forced: selection.forced,
             push_options: self.push_options.to_vec(),

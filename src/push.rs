@@ -224,7 +224,14 @@ impl Site {
                 .map(|n| n.as_encoded_bytes().to_vec())
                 .unwrap_or_default();
             let id = |event: &Event, endpoint: &Endpoint| {
-                crate::ids::derived_id(&[&key, event.refname.as_bytes(), endpoint.name.as_bytes()])
+                let (refname, hook) = (event.refname.as_bytes(), endpoint.name.as_bytes());
+                match event.kind {
+                    // A ref's create or delete event goes with its push: its own id.
+                    EventKind::Create | EventKind::Delete => {
+                        crate::ids::derived_id(&[&key, refname, hook, event.kind.name().as_bytes()])
+                    }
+                    _ => crate::ids::derived_id(&[&key, refname, hook]),
+                }
             };
             let stem = path
                 .file_stem()
@@ -318,13 +325,25 @@ impl Site {
             .map(|endpoint| {
                 let deliveries: Vec<Delivery> = events
                     .iter()
-                    .filter(|e| endpoint.wants(e.kind, update::short_name(&e.refname)))
-                    .map(|e| delivery(id(e, endpoint), endpoint, e, trigger))
+                    .flat_map(with_created_or_deleted)
+                    .filter(|e| endpoint.wants_ref(e.kind, &e.refname) && endpoint.flavor.delivers(e))
+                    .map(|e| delivery(id(&e, endpoint), endpoint, &e, trigger))
                     .collect();
                 (endpoint, deliveries)
             })
             .filter(|(endpoint, deliveries)| !deliveries.is_empty() || backlog.contains(&endpoint.name))
             .collect()
+    }
+}
+
+/// A push or tag push event, with the `create` event of a ref it creates before it and
+/// the `delete` event of a ref it deletes after it.
+fn with_created_or_deleted(event: &Event) -> Vec<Event> {
+    let change = event.ref_event().map(|e| (e.created(), e.deleted()));
+    match change {
+        Some((true, false)) => vec![event.as_kind(EventKind::Create), event.clone()],
+        Some((false, true)) => vec![event.clone(), event.as_kind(EventKind::Delete)],
+        _ => vec![event.clone()],
     }
 }
 
@@ -348,6 +367,10 @@ fn wanted_by_any(config: &Config, update: &RefUpdate) -> bool {
     let Some(kind) = EventKind::for_ref(update.kind()) else {
         return false;
     };
-    let short = update.short_name();
-    config.hooks.iter().any(|h| h.wants(kind, &short))
+    let name = update.name_text();
+    let kinds = [Some(kind), EventKind::for_change(&update.change)];
+    config
+        .hooks
+        .iter()
+        .any(|h| kinds.iter().flatten().any(|k| h.wants_ref(*k, &name)))
 }

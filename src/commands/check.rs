@@ -59,14 +59,21 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
     );
     let _ = writeln!(s, "[delivery] budget = {}s", config.budget.as_secs_f64());
     for (name, user) in &config.users {
-        let _ = writeln!(s, "[users.{name}] email = {:?}, id = {}", user.email, user.id);
+        let _ = write!(s, "[users.{name}] email = {:?}, id = {}", user.email, user.id);
+        if let Some(username) = &user.username {
+            let _ = write!(s, ", username = {username:?}");
+        }
+        if let Some(url) = &user.avatar_url {
+            let _ = write!(s, ", avatar_url = {url:?}");
+        }
+        let _ = writeln!(s);
     }
     let _ = writeln!(s, "{} hook(s)", config.hooks.len());
     for h in &config.hooks {
         let events: Vec<&str> = h.filter.events.iter().map(|e| e.name()).collect();
         let flavor = match h.flavor {
-            Flavor::AtomGit => "atomgit",
-            Flavor::GitLab => "gitlab",
+            Flavor::GitHub => format!("github (X-GitHub-Hook-ID {})", crate::payload::github_hook_id(&h.name)),
+            other => other.name().to_string(),
         };
         let _ = writeln!(
             s,

@@ -37,9 +37,9 @@ impl Received {
 
     /// The event header and the body, pretty-printed when it is JSON.
     pub fn show(&self) -> String {
-        let event = self
-            .header("X-AtomGit-Event")
-            .or_else(|| self.header("X-Gitlab-Event"))
+        let event = crate::payload::EVENT_HEADERS
+            .iter()
+            .find_map(|name| self.header(name))
             .unwrap_or("(no event header)");
         let body = serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()

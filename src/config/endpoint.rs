@@ -83,10 +83,34 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// True when it takes `kind` events for the full ref name `refname`: `create` and
+    /// `delete` events are filtered by `branches` for branches and by `tags` for tags.
+    pub fn wants_ref(&self, kind: EventKind, refname: &str) -> bool {
+        let short = crate::git::update::short_name(refname);
+        match kind {
+            EventKind::Create | EventKind::Delete => {
+                let globs = if refname.starts_with("refs/tags/") {
+                    &self.tags
+                } else {
+                    &self.branches
+                };
+                self.events.contains(&kind) && crate::config::glob::any(globs, short)
+            }
+            _ => self.wants(kind, short),
+        }
+    }
+}
+
 impl Endpoint {
     /// True when this hook takes `kind` events for the branch or tag `short_name`.
     pub fn wants(&self, kind: EventKind, short_name: &str) -> bool {
         self.filter.wants(kind, short_name)
+    }
+
+    /// True when this hook takes `kind` events for the full ref name `refname`.
+    pub fn wants_ref(&self, kind: EventKind, refname: &str) -> bool {
+        self.filter.wants_ref(kind, refname)
     }
 }
 
@@ -179,11 +203,37 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
         secret_sources.push(("url password".into(), Origin::Literal));
     }
 
+    let flavor = match raw.flavor.as_ref() {
+        None => Flavor::AtomGit,
+        Some(f) => Flavor::from_name(f.get_ref()).unwrap_or_else(|| {
+            let known = quoted(Flavor::ALL.into_iter().map(Flavor::name));
+            let message = format!("hook '{label}': unknown flavor \"{}\"; use one of {known}", f.get_ref());
+            errors.push(source.error(f.span().start, "flavor", message));
+            Flavor::AtomGit
+        }),
+    };
+    if let (Some(token), false) = (&raw.token, flavor.has_token()) {
+        let message = format!(
+            "hook '{label}': {} hooks send no token; use `secret` (signatures) or `headers`",
+            flavor.name()
+        );
+        errors.push(source.error(token.span().start, "token", message));
+    }
     let events = match &raw.events {
         None => vec![EventKind::Push, EventKind::TagPush],
         Some(list) => list
             .iter()
             .filter_map(|e| match EventKind::from_name(e.get_ref()) {
+                Some(k) if !flavor.sends(k) => {
+                    let msg = format!(
+                        "hook '{label}': {} hooks have no \"{}\" event; it is sent by the {} flavours",
+                        flavor.name(),
+                        k.name(),
+                        quoted(Flavor::names_sending(k))
+                    );
+                    errors.push(source.error(e.span().start, "events", msg));
+                    None
+                }
                 Some(k) => Some(k),
                 None => {
                     let msg = format!(
@@ -206,15 +256,6 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
                 format!("hook '{label}': must be a positive number of seconds"),
             ));
             Duration::from_secs(10)
-        }),
-    };
-    let flavor = match raw.flavor.as_ref() {
-        None => Flavor::AtomGit,
-        Some(f) => Flavor::from_name(f.get_ref()).unwrap_or_else(|| {
-            let known = quoted(Flavor::ALL.into_iter().map(Flavor::name));
-            let message = format!("hook '{label}': unknown flavor \"{}\"; use one of {known}", f.get_ref());
-            errors.push(source.error(f.span().start, "flavor", message));
-            Flavor::AtomGit
         }),
     };
     let mut headers = Vec::new();

@@ -155,6 +155,12 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
             if let Some(id) = u.id {
                 entry.id = id;
             }
+            if let Some(name) = &u.username {
+                entry.username = Some(name.clone());
+            }
+            if let Some(url) = &u.avatar_url {
+                entry.avatar_url = Some(url.clone());
+            }
         }
         if let Some(m) = raw.payload.as_ref().and_then(|p| p.max_commits) {
             limits.commits = m;

@@ -72,6 +72,8 @@ pub(super) struct RawDelivery {
 pub(super) struct RawUser {
     pub(super) email: Option<String>,
     pub(super) id: Option<u64>,
+    pub(super) username: Option<String>,
+    pub(super) avatar_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,7 +40,9 @@ pub fn build(endpoint: &Endpoint, delivery: &Delivery, now: u64) -> Request {
         headers.push(("Authorization".into(), format!("Basic {pair}")));
     }
     if let Some(secret) = &endpoint.credentials.secret {
-        headers.push((header::HUB_SIGNATURE_256.into(), sign::hub_signature(secret, &body)));
+        for (name, form) in endpoint.flavor.signatures() {
+            headers.push((name.to_string(), sign::body_signature(*form, secret, &body)));
+        }
     }
     if let Some(key) = &endpoint.credentials.signing_key {
         headers.push((header::WEBHOOK_ID.into(), delivery.id.clone()));

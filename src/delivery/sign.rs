@@ -1,12 +1,15 @@
-//! Body signatures: GitHub/Gitea's `X-Hub-Signature-256` and Standard Webhooks'
+//! Body signatures: the HMAC headers of each flavour (`X-Hub-Signature`,
+//! `X-Hub-Signature-256`, `X-Gitea-Signature`) and Standard Webhooks'
 //! `webhook-signature`.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use sha2::Sha256;
 
 use crate::config::secret::{Secret, SigningKey};
+use crate::payload::SignatureForm;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -18,11 +21,22 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// `sha256=<lowercase hex HMAC-SHA256 of the body>`.
-pub fn hub_signature(secret: &Secret, body: &[u8]) -> String {
-    let digest = hmac(secret.expose().as_bytes(), &[body]);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The HMAC of the body keyed with `secret`, written in `form`.
+pub fn body_signature(form: SignatureForm, secret: &Secret, body: &[u8]) -> String {
+    let key = secret.expose().as_bytes();
+    match form {
+        SignatureForm::Sha1Prefixed => {
+            let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC takes keys of any length");
+            mac.update(body);
+            format!("sha1={}", hex(&mac.finalize().into_bytes()))
+        }
+        SignatureForm::Sha256Prefixed => format!("sha256={}", hex(&hmac(key, &[body]))),
+        SignatureForm::Sha256Hex => hex(&hmac(key, &[body])),
+    }
 }
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
@@ -49,12 +63,19 @@ mod tests {
     }
 
     #[test]
-    fn hub_signature_matches_rfc4231_case_2() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let sig = hub_signature(&Secret::new("Jefe"), b"what do ya want for nothing?");
+    fn body_signatures_match_rfc4231_case_2_and_rfc2202_case_2() {
+        // Key "Jefe", data "what do ya want for nothing?": RFC 4231 (SHA-256) and
+        // RFC 2202 (SHA-1) test case 2.
+        let (secret, data) = (Secret::new("Jefe"), b"what do ya want for nothing?");
+        let sha256 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
         assert_eq!(
-            sig,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            body_signature(SignatureForm::Sha256Prefixed, &secret, data),
+            format!("sha256={sha256}")
+        );
+        assert_eq!(body_signature(SignatureForm::Sha256Hex, &secret, data), sha256);
+        assert_eq!(
+            body_signature(SignatureForm::Sha1Prefixed, &secret, data),
+            "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
     }
 }

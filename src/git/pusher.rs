@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 pub struct User {
     pub email: String,
     pub id: u64,
+    /// The account's login name, when it differs from the name the server gives.
+    pub username: Option<String>,
+    /// The link to the account's picture.
+    pub avatar_url: Option<String>,
 }
 
 /// The pusher as the payload shows them.
@@ -16,6 +20,10 @@ pub struct Pusher {
     pub name: String,
     pub email: String,
     pub id: u64,
+    /// `[users.NAME] username`, else the name.
+    pub username: String,
+    /// `[users.NAME] avatar_url`, else empty.
+    pub avatar_url: String,
 }
 
 /// Variables that name the pusher, most specific first: ours, git-http-backend's
@@ -36,6 +44,8 @@ impl Pusher {
     pub fn named(name: String, users: &BTreeMap<String, User>) -> Pusher {
         let user = users.get(&name).cloned().unwrap_or_default();
         Pusher {
+            username: user.username.unwrap_or_else(|| name.clone()),
+            avatar_url: user.avatar_url.unwrap_or_default(),
             name,
             email: user.email,
             id: user.id,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::size::{render_within, Shrink, MAX_BODY};
 use super::HeaderNames;
 use crate::event::{Commit, EventKind, RefEvent, RepositoryInfo};
 use crate::git::changes::{Changes, FileChange};
@@ -32,7 +33,7 @@ pub(super) struct PushBody<'a> {
     user_name: &'a str,
     user_username: &'a str,
     user_email: &'a str,
-    user_avatar: &'static str,
+    user_avatar: &'a str,
     project_id: u64,
     project: Project<'a>,
     repository: Repository<'a>,
@@ -141,8 +142,8 @@ pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, style: &Style)
         }
     };
     // GitLab lists the commit a tag points at as the tag push's one commit.
-    let (commits, total) = match (&event.tagged, style.gitlab) {
-        (Some(tagged), true) => (std::slice::from_ref(tagged), 1),
+    let (commits, total) = match (&event.head, kind, style.gitlab) {
+        (Some(head), EventKind::TagPush, true) => (std::slice::from_ref(head), 1),
         _ => (&event.commits[..], event.total_commits),
     };
     let branch = event.refname.strip_prefix("refs/heads/");
@@ -158,9 +159,9 @@ pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, style: &Style)
         message: event.message.as_deref(),
         user_id: event.pusher.id,
         user_name: &event.pusher.name,
-        user_username: &event.pusher.name,
+        user_username: &event.pusher.username,
         user_email: &event.pusher.email,
-        user_avatar: "",
+        user_avatar: &event.pusher.avatar_url,
         project_id: repo.project_id,
         project: project(repo, &event.default_branch),
         repository: Repository {
@@ -183,13 +184,27 @@ pub(super) fn push_body<'a>(kind: EventKind, event: &'a RefEvent, style: &Style)
 }
 
 /// The AtomGit body: commits at `{homepage}/commits/{id}`, as in the seed.
-pub(super) fn body(kind: EventKind, event: &RefEvent) -> Value {
+pub(super) fn body(kind: EventKind, event: &RefEvent) -> Vec<u8> {
     let style = Style {
         commit_url: "{homepage}/commits/{id}",
         gitlab: false,
     };
-    let body = push_body(kind, event, &style);
-    serde_json::to_value(body).expect("payloads serialize")
+    render_within(push_body(kind, event, &style), MAX_BODY)
+}
+
+impl Shrink for PushBody<'_> {
+    fn drop_files(&mut self) {
+        for c in &mut self.commits {
+            c.added.clear();
+            c.modified.clear();
+            c.removed.clear();
+        }
+    }
+
+    fn keep_head_only(&mut self) {
+        let older = self.commits.len().saturating_sub(1);
+        self.commits.drain(..older);
+    }
 }
 
 /// The path of `homepage` (`group/project`), else the repository's name.

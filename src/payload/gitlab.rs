@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::atomgit::{push_body, Style};
+use super::size::{render_within, MAX_BODY};
 use super::{HeaderFacts, HeaderNames};
 use crate::event::{EventKind, RefEvent};
 
@@ -41,12 +42,12 @@ pub(super) fn more_headers(facts: &HeaderFacts) -> Vec<(&'static str, String)> {
 const COMMIT_URL: &str = "{homepage}/-/commit/{id}";
 
 /// A push or tag push body as GitLab's `Gitlab::DataBuilder::Push` builds it.
-pub(super) fn body(kind: EventKind, event: &RefEvent) -> Value {
+pub(super) fn body(kind: EventKind, event: &RefEvent) -> Vec<u8> {
     let style = Style {
         commit_url: COMMIT_URL,
         gitlab: true,
     };
-    serde_json::to_value(push_body(kind, event, &style)).expect("payloads serialize")
+    render_within(push_body(kind, event, &style), MAX_BODY)
 }
 
 /// The push options GitLab understands, as `Gitlab::PushOptions` nests them:

@@ -97,7 +97,7 @@ fn adnanh_webhook_with_a_gitlab_rule_runs_on_our_push_events() {
 
 /// Where test.sh installs the npm packages the tests use.
 fn node_modules() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm/node_modules");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/receivers/node_modules");
     dir.join("gitlab-event-types").is_dir().then_some(dir)
 }
 

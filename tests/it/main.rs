@@ -6,6 +6,8 @@ mod cli;
 mod commits;
 mod delivery;
 mod fuzz;
+mod gitea;
+mod github;
 mod gitlab;
 mod leaks;
 mod listen;
