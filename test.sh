@@ -13,6 +13,7 @@ have script || need_apt+=(bsdutils)        # a terminal for the colour tests
 have setpriv || need_apt+=(util-linux)     # running as other accounts
 have gitolite || need_apt+=(gitolite3)     # a real gitolite server for install.sh
 have ssh-keygen || need_apt+=(openssh-client) # its admin key
+have nats-server || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server) # NATS JetStream hooks
 have python3 || need_apt+=(python3 python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -28,4 +29,6 @@ if ! python3 -c 'import standardwebhooks, jsonschema' 2>/dev/null; then
   python3 -m pip install -q standardwebhooks jsonschema 2>/dev/null ||
     python3 -m pip install -q --break-system-packages standardwebhooks jsonschema
 fi
+# Debian installs nats-server under /usr/sbin.
+export PATH="$PATH:/usr/sbin"
 exec cargo test "$@"

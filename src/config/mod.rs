@@ -6,9 +6,10 @@ pub mod glob;
 mod raw;
 pub mod secret;
 mod source;
+pub mod subject;
 pub mod target;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Nats};
 pub use source::{ConfigError, ConfigErrors};
 
 use endpoint::{hook, name_hooks};
@@ -205,6 +206,9 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
+    }
+    for nats in hooks.iter_mut().filter_map(|h| h.transport.nats.as_mut()) {
+        nats.subject = nats.subject.for_repository(&repository.name);
     }
     if repository.homepage.is_empty() && !hooks.is_empty() {
         warnings.push("[repository] homepage is not set: commit URLs will be relative (\"/commits/<id>\")".into());

@@ -8,6 +8,7 @@ mod delivery;
 mod fuzz;
 mod leaks;
 mod listen;
+mod nats;
 mod objects;
 mod proxy;
 mod push;
