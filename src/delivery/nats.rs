@@ -24,7 +24,7 @@ use crate::delivery::attempt::{Attempt, Failure, FailureKind};
 use crate::delivery::outbox::Delivery;
 use crate::delivery::request::{Request, USER_AGENT};
 
-/// Publishes one hook's deliveries; connects on first use.
+/// Publishes one hook's deliveries; connects on first use (`Publisher::default()`).
 #[derive(Default)]
 pub struct Publisher {
     connection: RefCell<Option<Connection>>,
@@ -85,11 +85,6 @@ fn refused(text: &str) -> Failure {
 }
 
 impl Publisher {
-    /// A publisher that has not connected yet.
-    pub fn new() -> Publisher {
-        Publisher::default()
-    }
-
     /// Publishes `delivery` (its headers and body as `request` has them) to the subject
     /// of `hook`, waiting at most `timeout` for the connection and the acknowledgement.
     pub fn publish(&self, hook: &Endpoint, delivery: &Delivery, request: &Request, timeout: Duration) -> Attempt {

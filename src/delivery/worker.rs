@@ -163,14 +163,14 @@ fn in_parallel<T: Send>(jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -
 /// How one endpoint's deliveries leave: POSTed with an HTTP agent, or published to NATS.
 enum Sender {
     Http(ureq::Agent),
-    Nats(Publisher),
+    Nats(Box<Publisher>),
 }
 
 impl Sender {
     /// The sender for `hook`; a NATS hook connects when it first publishes.
     fn new(hook: &Endpoint) -> Sender {
         match hook.transport.nats {
-            Some(_) => Sender::Nats(Publisher::new()),
+            Some(_) => Sender::Nats(Box::default()),
             None => Sender::Http(attempt::agent(hook)),
         }
     }
