@@ -49,6 +49,12 @@ pub fn system_file() -> PathBuf {
     std::env::var_os("GIT_WEBHOOKS_CONFIG").map_or_else(|| PathBuf::from(SYSTEM_FILE), PathBuf::from)
 }
 
+/// The system-wide file's `root`: where the bare repositories are, if it says.
+pub fn system_root() -> Result<Option<PathBuf>, ConfigError> {
+    let source = Source::read(&system_file())?;
+    Ok(source.and_then(|s| s.raw.root.as_ref().map(PathBuf::from)))
+}
+
 /// The repository's name: its directory name without `.git`.
 pub fn repository_name(git_dir: &Path) -> String {
     let dir = if git_dir.file_name().is_some_and(|n| n == ".git") {
