@@ -63,8 +63,12 @@ pub(super) fn repositories(root: &Path) -> (Vec<PathBuf>, Vec<String>) {
             .flatten()
             .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
             .collect();
-        if is_bare_repository(&names) {
+        // A work tree's `.git` is not a bare repository that a server serves.
+        if is_bare_repository(&names) && dir.file_name().is_none_or(|n| n != ".git") {
             found.push(dir);
+            continue;
+        }
+        if dir.file_name().is_some_and(|n| n == ".git") {
             continue;
         }
         stack.extend(names.iter().filter(|(_, t)| t.is_dir()).map(|(n, _)| dir.join(n)));

@@ -16,4 +16,5 @@ mod resilience;
 mod server;
 mod shared;
 mod signing;
+mod status;
 mod tls;
