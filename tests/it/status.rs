@@ -11,7 +11,10 @@ use crate::support::*;
 fn bare_in(repo: &Repo, rel: &str, url: &str) -> PathBuf {
     let bare = repo.dir.path().join(rel);
     std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-    repo.git_in(repo.dir.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    repo.git_in(
+        repo.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
     std::os::unix::fs::symlink(BIN, bare.join("hooks/post-receive")).unwrap();
     point_at(&bare, url);
     repo.git(&["push", "-q", bare.to_str().unwrap(), "main"]);
@@ -53,7 +56,10 @@ fn status_shows_pending_backoff_failed_and_the_last_attempt() {
     let (code, text, _) = status(&repo, &["--repo", bare]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("ci: 1 pending, 0 failed, backing off until"), "{text}");
-    assert!(text.contains("push refs/heads/main: failed: connection refused"), "{text}");
+    assert!(
+        text.contains("push refs/heads/main: failed: connection refused"),
+        "{text}"
+    );
     let doc = json(&repo, &["--repo", bare]);
     let hook = &doc["repositories"][0]["hooks"][0];
     assert_eq!((hook["pending"].as_u64(), hook["failed"].as_u64()), (Some(1), Some(0)));
@@ -95,18 +101,27 @@ fn status_all_and_redeliver_all_cover_every_repository_under_a_root() {
     repo.hook_to(&dead);
     repo.commit("one");
     repo.push(&["origin", "main"]);
-    let others = [bare_in(&repo, "team/a.git", &dead), bare_in(&repo, "team/sub/b.git", &dead)];
+    let others = [
+        bare_in(&repo, "team/a.git", &dead),
+        bare_in(&repo, "team/sub/b.git", &dead),
+    ];
     // A repository with no hooks at all, and one with nothing waiting.
     bare_in(&repo, "quiet.git", &dead);
     std::fs::remove_dir_all(repo.dir.path().join("quiet.git/webhooks")).unwrap();
     let root = repo.dir.path().to_str().unwrap();
 
     let doc = json(&repo, &["--all", root]);
-    assert_eq!(doc["repositories_seen"], 4, "the work clone's .git is not a served repository");
+    assert_eq!(
+        doc["repositories_seen"], 4,
+        "the work clone's .git is not a served repository"
+    );
     assert_eq!(doc["pending"], 3);
     let (code, text, err) = status(&repo, &["--all", root]);
     assert_eq!(code, 0, "{text}{err}");
-    assert!(text.contains("4 repositories: 3 with deliveries waiting or failed, 0 with failed deliveries"), "{text}");
+    assert!(
+        text.contains("4 repositories: 3 with deliveries waiting or failed, 0 with failed deliveries"),
+        "{text}"
+    );
     assert!(!text.contains("quiet.git"), "{text}");
     assert!(err.is_empty(), "no progress line off a terminal: {err}");
 
@@ -120,7 +135,12 @@ fn status_all_and_redeliver_all_cover_every_repository_under_a_root() {
         .filter(|p| p.to_string_lossy().contains("webhooks/outbox/"))
         .flat_map(|p| {
             let batch: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-            batch.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            batch
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         })
         .collect();
     assert_eq!(kept_ids.len(), 3);
@@ -129,7 +149,10 @@ fn status_all_and_redeliver_all_cover_every_repository_under_a_root() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stderr.is_empty(), "quiet: {}", stderr(&out));
     let got = receiver.wait_for(3);
-    let mut sent: Vec<String> = got.iter().map(|r| r.header("X-AtomGit-Delivery").unwrap().to_string()).collect();
+    let mut sent: Vec<String> = got
+        .iter()
+        .map(|r| r.header("X-AtomGit-Delivery").unwrap().to_string())
+        .collect();
     let mut kept_ids = kept_ids;
     sent.sort();
     kept_ids.sort();
@@ -144,7 +167,10 @@ fn status_all_and_redeliver_all_cover_every_repository_under_a_root() {
     repo.git(&["push", "-q", others[1].to_str().unwrap(), "main"]);
     let (code, text, _) = status(&repo, &["--all", root]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("1 with failed deliveries") && text.contains("team/sub/b.git"), "{text}");
+    assert!(
+        text.contains("1 with failed deliveries") && text.contains("team/sub/b.git"),
+        "{text}"
+    );
     receiver.always(Answer::Status(200));
     let mut cmd = repo.command(BIN, repo.dir.path());
     let out = cmd.args(["redeliver", "--all", root, "--failed"]).output().unwrap();
@@ -162,4 +188,56 @@ fn the_system_files_root_is_the_default() {
     repo.system_config(&format!("root = \"{}\"\n", repo.dir.path().display()));
     let doc = json(&repo, &["--all"]);
     assert_eq!(doc["repositories_seen"], 1, "{doc}");
+}
+
+/// The owner of every file under `dir`.
+fn owners(dir: &Path) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let mut uids: Vec<u32> = files_under(dir)
+        .iter()
+        .map(|f| std::fs::symlink_metadata(f).unwrap().uid())
+        .collect();
+    uids.sort();
+    uids.dedup();
+    uids
+}
+
+/// Root looks at another account's repositories without writing anything there, and
+/// `redeliver --all` sends their deliveries as that account.
+#[test]
+fn root_reads_every_account_and_redelivers_as_each_owner() {
+    if !accounts("gwfleet", &["gwfleet-owner"]) {
+        eprintln!("note: root_reads_every_account_and_redelivers_as_each_owner needs root; skipped");
+        return;
+    }
+    let repo = Repo::new();
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    repo.commit("one");
+    let theirs = bare_in(&repo, "srv/theirs.git", &dead);
+    let srv = repo.dir.path().join("srv");
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "gwfleet-owner:gwfleet"])
+        .arg(&srv)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(repo.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let owner = owners(&srv);
+    assert_eq!(owner.len(), 1);
+    assert_ne!(owner[0], 0);
+
+    let root = srv.to_str().unwrap();
+    let doc = json(&repo, &["--all", root]);
+    assert_eq!(doc["pending"], 1, "{doc}");
+    assert_eq!(owners(&srv), owner, "status wrote nothing");
+
+    let receiver = Receiver::start();
+    point_at(&theirs, &receiver.url("/"));
+    let mut cmd = repo.command(BIN, repo.dir.path());
+    let out = cmd.args(["redeliver", "--all", root]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.wait_for(1).len(), 1);
+    assert_eq!(owners(&srv), owner, "everything under the repository stays its owner's");
+    assert_eq!(json(&repo, &["--all", root])["pending"], 0);
 }
