@@ -13,6 +13,7 @@ have script || need_apt+=(bsdutils)        # a terminal for the colour tests
 have setpriv || need_apt+=(util-linux)     # running as other accounts
 have gitolite || need_apt+=(gitolite3)     # a real gitolite server for install.sh
 have ssh-keygen || need_apt+=(openssh-client) # its admin key
+have nats-server || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server) # NATS JetStream hooks
 have python3 || need_apt+=(python3 python3-pip)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
@@ -41,4 +42,6 @@ if [ ! -d tests/receivers/node_modules/@octokit/webhooks-schemas ] || [ ! -d tes
   # TypeScript and the types of GitLab's webhook events, for the GitLab tests.
   npm install --prefix tests/receivers --no-audit --no-fund --no-package-lock --loglevel=error
 fi
+# Debian installs nats-server under /usr/sbin.
+export PATH="$PATH:/usr/sbin"
 exec cargo test "$@"

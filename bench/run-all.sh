@@ -3,7 +3,7 @@
 # once the repositories are generated and cached under $BENCH_DIR).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-for bench in first_push mirror_push typical_push slow_endpoints many_refs; do
+for bench in first_push mirror_push typical_push slow_endpoints many_refs status_all; do
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   python3 "$here/$bench.py" "$@"
   echo

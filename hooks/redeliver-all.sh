@@ -9,6 +9,9 @@
 # to that account and it reads only what that account may read. Run as another account,
 # it handles the repositories that account owns and reports the others.
 #
+# `git-webhooks redeliver --all ROOT --quiet` does the same in one command; this script
+# adds its checks of each directory as it goes.
+#
 # Install it, then run it every 5 minutes from the systemd timer
 # (hooks/git-webhooks-redeliver.service and .timer) or from cron, e.g. in root's
 # crontab, or in the crontab of the one account that owns all the repositories:

@@ -67,6 +67,23 @@ pub enum Command {
         /// were set aside as failed, oldest first, with their ids
         #[arg(long)]
         failed: bool,
+        /// Every bare repository under ROOT (default: `root` of the system-wide file),
+        /// each as its owner when run as root
+        #[arg(long, value_name = "ROOT", num_args = 0..=1, conflicts_with = "dry_run")]
+        all: Option<Option<PathBuf>>,
+    },
+    /// Show pending and failed deliveries, backoffs and the last delivery per hook;
+    /// exit 1 when a delivery failed
+    Status {
+        /// Every bare repository under ROOT (default: `root` of the system-wide file)
+        #[arg(long, value_name = "ROOT", num_args = 0..=1)]
+        all: Option<Option<PathBuf>>,
+        /// One JSON document
+        #[arg(long, conflicts_with = "prometheus")]
+        json: bool,
+        /// Prometheus text format, for node_exporter's textfile collector
+        #[arg(long)]
+        prometheus: bool,
     },
     /// Show recent deliveries
     Log {
@@ -116,7 +133,12 @@ impl Command {
     pub fn uses_repository(&self) -> bool {
         !matches!(
             self,
-            Command::Listen { .. } | Command::Demo | Command::Completions { .. } | Command::Man
+            Command::Listen { .. }
+                | Command::Demo
+                | Command::Completions { .. }
+                | Command::Man
+                | Command::Status { .. }
+                | Command::Redeliver { all: Some(_), .. }
         )
     }
 }

@@ -35,6 +35,27 @@ pub fn now_millis() -> u128 {
         .as_millis()
 }
 
+/// Seconds since the epoch of a UTC time as [`now_utc`] writes it
+/// (`2026-11-30T02:10:51.123Z`; fractions are dropped).
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + sec)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -61,5 +82,14 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000, -330), "2023-11-14T16:43:20-05:30");
         assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00+00:00");
         assert_eq!(rfc3339(-1, 0), "1969-12-31T23:59:59+00:00");
+    }
+
+    #[test]
+    fn parses_what_now_utc_writes() {
+        for secs in [0, 951_782_400, 1_700_000_000, 1_546_272_480] {
+            let text = format!("{}.250Z", &rfc3339(secs, 0)[..19]);
+            assert_eq!(parse_utc(&text), Some(secs), "{text}");
+        }
+        assert_eq!(parse_utc("yesterday"), None);
     }
 }

@@ -88,6 +88,9 @@ pub fn describe(config: &Config, git_dir: &Path) -> String {
             events.join(", "),
             h.transport.timeout.as_secs_f64()
         );
+        if let Some(nats) = &h.transport.nats {
+            let _ = writeln!(s, "    subject: {}", nats.subject.template());
+        }
         if !h.filter.branches.is_empty() {
             let _ = writeln!(s, "    branches: {}", h.filter.branches.join(", "));
         }
@@ -126,6 +129,15 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 h.name,
                 h.provenance.file.display()
             ));
+        }
+        if let (Some(servers), Some(nats)) = (&h.transport.target.nats, &h.transport.nats) {
+            let tls = servers.tls || nats.ca_file.is_some();
+            if !tls && (servers.user.is_some() || nats.token.is_some()) {
+                w.push(format!(
+                    "hook '{}': a password or token goes to NATS without TLS; use tls:// or ca_file",
+                    h.name
+                ));
+            }
         }
         let sends_secret = h.credentials.token.is_some() || h.transport.target.basic.is_some();
         if sends_secret && !h.transport.target.https {

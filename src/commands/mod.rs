@@ -3,12 +3,14 @@
 
 pub mod check;
 mod demo;
+mod fleet;
 mod hook;
 mod listen;
 mod log;
 pub mod output;
 mod redeliver;
 mod send;
+mod status;
 mod test;
 
 use std::collections::BTreeMap;
@@ -53,6 +55,19 @@ pub fn run(global: Global, command: Command) -> u8 {
             status,
         } => listen::run(&bind, port, count, status, &out),
         Command::Demo => demo::run(&out),
+        Command::Status { all, json, prometheus } => {
+            let format = match (json, prometheus) {
+                (true, _) => status::Format::Json,
+                (_, true) => status::Format::Prometheus,
+                _ => status::Format::Text,
+            };
+            status::run(global.repo.as_deref(), all, format, &out)
+        }
+        Command::Redeliver {
+            all: Some(root),
+            failed,
+            ..
+        } => fleet::redeliver_all(root, failed, &out),
         command => {
             let is_hook = matches!(command, Command::Hook);
             let repo = match open_repository(global.repo.as_deref()) {
@@ -94,7 +109,7 @@ pub fn run(global: Global, command: Command) -> u8 {
                 }
                 Command::Test { hook } => test::run(&ctx, hook.as_deref()),
                 Command::Check => check::run(&ctx),
-                Command::Redeliver { dry_run, failed } => redeliver::run(&ctx, dry_run, failed),
+                Command::Redeliver { dry_run, failed, .. } => redeliver::run(&ctx, dry_run, failed),
                 Command::Log { n, json } => log::run(&ctx, n, json),
                 Command::Send { event, file } => send::run(&ctx, event, &file),
                 _ => unreachable!("handled above"),

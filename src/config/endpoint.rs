@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::raw::RawHook;
 use super::secret::{Origin, Secret, SecretSource, SigningKey};
 use super::source::{error, line_of, ConfigError, Source};
+use super::subject::{self, Subject};
 use super::target::{Target, UrlTemplate};
 use crate::event::EventKind;
 use crate::payload::Flavor;
@@ -48,6 +49,19 @@ pub struct Transport {
     pub headers: Vec<(String, String)>,
     pub ca_pem: Option<Vec<u8>>,
     pub tls_verify: bool,
+    /// How a `nats://` hook publishes; `None` for HTTP.
+    pub nats: Option<Nats>,
+}
+
+/// A NATS hook's `subject`, and the credentials it connects with besides the URL's user
+/// and password: `token`, or the content of `creds_file`.
+#[derive(Debug)]
+pub struct Nats {
+    pub subject: Subject,
+    pub token: Option<Secret>,
+    pub creds: Option<Secret>,
+    /// `ca_file`, which the NATS client reads itself.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What a hook's requests carry to show where they come from: `token`, `secret`,
@@ -308,6 +322,28 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
         }
     });
     let tls_verify = raw.tls_verify.unwrap_or(true);
+    let mut token = token;
+    let nats = match &target {
+        Some(t) if t.nats.is_some() => {
+            if let Some(creds) = &raw.creds_file {
+                secret_sources.push(("creds_file".into(), Origin::File(creds.get_ref().clone())));
+            }
+            let mut problems = Problems {
+                errors: &mut errors,
+                unavailable: &mut unavailable,
+            };
+            Some(nats_options(source, raw, &label, t, &mut token, &mut problems))
+        }
+        _ => {
+            for (key, value) in [("subject", &raw.subject), ("creds_file", &raw.creds_file)] {
+                if let Some(v) = value {
+                    let msg = format!("hook '{label}': `{key}` is for nats:// hooks only");
+                    errors.push(source.error(v.span().start, key, msg));
+                }
+            }
+            None
+        }
+    };
     let (Some(target), true) = (target, errors.is_empty()) else {
         errors.extend(unavailable);
         return Err(errors);
@@ -329,6 +365,7 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
             headers,
             ca_pem,
             tls_verify,
+            nats,
         },
         credentials: Credentials {
             token,
@@ -343,6 +380,74 @@ pub(super) fn hook(source: &Source, raw: &RawHook, warnings: &mut Vec<String>) -
         homepage: String::new(),
         unavailable,
     })
+}
+
+/// Where a hook's problems go: errors of the file, and secrets that cannot be read now.
+struct Problems<'a> {
+    errors: &'a mut Vec<ConfigError>,
+    unavailable: &'a mut Vec<ConfigError>,
+}
+
+/// The settings of a `nats://` hook: its subject, and its credentials. Its `token`
+/// authenticates the connection and is taken out of the hook's headers; a hook
+/// authenticates one way at most.
+fn nats_options(
+    source: &Source,
+    raw: &RawHook,
+    label: &str,
+    target: &Target,
+    token: &mut Option<Secret>,
+    problems: &mut Problems,
+) -> Nats {
+    let default = || Subject::new(subject::DEFAULT).expect("the default subject is valid");
+    let subject = match &raw.subject {
+        None => default(),
+        Some(s) => Subject::new(s.get_ref()).unwrap_or_else(|e| {
+            let at = s.span().start;
+            problems
+                .errors
+                .push(source.error(at, "subject", format!("hook '{label}': {e}")));
+            default()
+        }),
+    };
+    let creds = raw.creds_file.as_ref().and_then(|f| {
+        let path = source.dir().join(f.get_ref());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(Secret::new(text)),
+            Err(e) => {
+                let msg = format!(
+                    "hook '{label}': cannot read the credentials file {}: {e}",
+                    path.display()
+                );
+                problems
+                    .unavailable
+                    .push(source.error(f.span().start, "creds_file", msg));
+                None
+            }
+        }
+    });
+    let user = target.nats.as_ref().is_some_and(|n| n.user.is_some());
+    let ways = [user, token.is_some(), raw.creds_file.is_some()];
+    if ways.iter().filter(|w| **w).count() > 1 {
+        let at = raw
+            .creds_file
+            .as_ref()
+            .or(raw.url.as_ref())
+            .map_or(0, |v| v.span().start);
+        let msg = format!("hook '{label}': a NATS hook authenticates one way: a user and password in the url, `token` or `creds_file`");
+        problems.errors.push(source.error(at, "url", msg));
+    }
+    if raw.tls_verify == Some(false) {
+        let at = raw.url.as_ref().map_or(0, |v| v.span().start);
+        let msg = format!("hook '{label}': NATS hooks always verify the server's certificate; name its CA in ca_file");
+        problems.errors.push(source.error(at, "tls_verify", msg));
+    }
+    Nats {
+        subject,
+        token: token.take(),
+        creds,
+        ca_file: raw.ca_file.as_ref().map(|f| source.dir().join(f.get_ref())),
+    }
 }
 
 /// Gives a file's unnamed hooks their URL's host, numbered when a host serves several or

@@ -6,9 +6,10 @@ pub mod glob;
 mod raw;
 pub mod secret;
 mod source;
+pub mod subject;
 pub mod target;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Nats};
 pub use source::{ConfigError, ConfigErrors};
 
 use endpoint::{hook, name_hooks};
@@ -46,6 +47,12 @@ pub struct Config {
 /// The system-wide file's path, from `GIT_WEBHOOKS_CONFIG` or the default.
 pub fn system_file() -> PathBuf {
     std::env::var_os("GIT_WEBHOOKS_CONFIG").map_or_else(|| PathBuf::from(SYSTEM_FILE), PathBuf::from)
+}
+
+/// The system-wide file's `root`: where the bare repositories are, if it says.
+pub fn system_root() -> Result<Option<PathBuf>, ConfigError> {
+    let source = Source::read(&system_file())?;
+    Ok(source.and_then(|s| s.raw.root.as_ref().map(PathBuf::from)))
 }
 
 /// The repository's name: its directory name without `.git`.
@@ -214,6 +221,9 @@ fn merge(git_dir: &Path, system: Option<Source>, local: Option<Source>) -> Resul
     }
     for hook in &mut hooks {
         hook.homepage = repository.homepage.clone();
+        if let Some(nats) = hook.transport.nats.as_mut() {
+            nats.subject = nats.subject.for_repository(&repository.name);
+        }
     }
     if repository.homepage.is_empty() && !hooks.is_empty() {
         warnings.push("[repository] homepage is not set: commit URLs will be relative (\"/commits/<id>\")".into());

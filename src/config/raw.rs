@@ -96,4 +96,6 @@ pub(super) struct RawHook {
     pub(super) headers: BTreeMap<String, Spanned<String>>,
     pub(super) ca_file: Option<Spanned<String>>,
     pub(super) tls_verify: Option<bool>,
+    pub(super) subject: Option<Spanned<String>>,
+    pub(super) creds_file: Option<Spanned<String>>,
 }

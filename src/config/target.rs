@@ -34,7 +34,22 @@ pub struct Target {
     query: Option<Secret>,
     /// True for `https`.
     pub https: bool,
+    /// The servers of a `nats://` or `tls://` hook; `None` for HTTP.
+    pub nats: Option<NatsServers>,
 }
+
+/// The NATS servers a hook publishes to, from `nats://[user:password@]host[:port],…`.
+pub struct NatsServers {
+    /// `nats://host:port` or `tls://host:port` each, without credentials.
+    pub servers: Vec<String>,
+    /// True when a server is named with `tls://`.
+    pub tls: bool,
+    /// The user and password written before the first server, percent-decoded.
+    pub user: Option<(String, Secret)>,
+}
+
+/// The port NATS servers listen on unless told otherwise.
+pub const NATS_PORT: u16 = 4222;
 
 /// Shows only what may be shown: the URL without credentials, query or secrets.
 impl std::fmt::Debug for UrlTemplate {
@@ -60,6 +75,7 @@ impl Target {
     pub fn secret_values(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.query.iter().map(Secret::expose).collect();
         v.extend(self.basic.iter().map(|(_, p)| p.expose()));
+        v.extend(self.nats.iter().flat_map(|n| &n.user).map(|(_, p)| p.expose()));
         v
     }
 }
@@ -140,9 +156,14 @@ impl UrlTemplate {
             filled = filled.replace(&format!("{{{name}}}"), value.expose());
         }
         let shown = self.display();
+        if let Some(scheme @ ("nats" | "tls")) = filled.split_once("://").map(|(s, _)| s) {
+            return nats_target(scheme, &filled, &shown);
+        }
         let mut url = url::Url::parse(&filled).map_err(|e| format!("\"{shown}\" is not a valid URL ({e})"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("\"{shown}\" must start with http:// or https://"));
+            return Err(format!(
+                "\"{shown}\" must start with http://, https://, nats:// or tls://"
+            ));
         }
         let host = url
             .host_str()
@@ -168,8 +189,74 @@ impl UrlTemplate {
             basic,
             query,
             https,
+            nats: None,
         })
     }
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// `scheme://[user:password@]host[:port],host[:port],…` (each later server may name its own
+/// `nats://` or `tls://`): the credentials come once, before the first server, so that a
+/// password may hold any character once percent-encoded. Errors show `shown` only.
+fn nats_target(scheme: &str, filled: &str, shown: &str) -> Result<Target, String> {
+    let (_, userinfo, rest) = split_userinfo(filled);
+    if userinfo.is_some_and(|u| u.contains(',')) {
+        return Err(format!(
+            "\"{shown}\": write the user and password once, before the first server (a comma in them as %2C)"
+        ));
+    }
+    let mut servers = Vec::new();
+    let mut tls = false;
+    let mut first_host = None;
+    for entry in rest.split(',').map(str::trim) {
+        let full = match entry.contains("://") {
+            true => entry.to_string(),
+            false => format!("{scheme}://{entry}"),
+        };
+        let url = url::Url::parse(&full)
+            .map_err(|e| format!("\"{shown}\": a server is not a valid URL ({e}); separate servers with commas"))?;
+        match url.scheme() {
+            "nats" => {}
+            "tls" => tls = true,
+            _ => {
+                return Err(format!(
+                    "\"{shown}\": each server must be nats://HOST[:PORT] or tls://HOST[:PORT]"
+                ))
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "\"{shown}\": write the user and password once, before the first server"
+            ));
+        }
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "\"{shown}\": a NATS server has no path or query; name the subject with `subject`"
+            ));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("\"{shown}\" names a server without a host"))?;
+        first_host.get_or_insert_with(|| host.trim_matches(['[', ']']).to_string());
+        let port = url.port().unwrap_or(NATS_PORT);
+        servers.push(format!("{}://{host}:{port}", url.scheme()));
+    }
+    let user = userinfo.map(|info| match info.split_once(':') {
+        Some((user, password)) => (decode(user), Secret::new(decode(password))),
+        None => (decode(info), Secret::new("")),
+    });
+    Ok(Target {
+        url: servers.join(","),
+        host: first_host.unwrap_or_default(),
+        basic: None,
+        query: None,
+        https: tls,
+        nats: Some(NatsServers { servers, tls, user }),
+    })
 }
 
 #[cfg(test)]
@@ -238,6 +325,40 @@ mod tests {
         assert!(!template("http://u:{PW}@h/", &[("PW", "x")]).has_literal_password());
         assert!(!template("http://u@h/", &[]).has_literal_password());
         assert!(template("http://u@h/", &[]).has_credentials());
+    }
+
+    #[test]
+    fn nats_urls_name_a_cluster_with_credentials_once() {
+        let t = template("nats://bob:p%2Cw@a.example,b.example:4333,tls://c.example", &[])
+            .resolve()
+            .unwrap();
+        let nats = t.nats.as_ref().unwrap();
+        assert_eq!(
+            nats.servers,
+            ["nats://a.example:4222", "nats://b.example:4333", "tls://c.example:4222"]
+        );
+        assert!(nats.tls && t.basic.is_none());
+        let (user, password) = nats.user.as_ref().unwrap();
+        assert_eq!((user.as_str(), password.expose()), ("bob", "p,w"));
+        assert_eq!((t.host(), t.secret_values()), ("a.example", vec!["p,w"]));
+        assert_eq!(
+            UrlTemplate::display_of("nats://bob:pw@a.example,b.example"),
+            "nats://a.example,b.example"
+        );
+    }
+
+    #[test]
+    fn nats_urls_without_a_host_or_with_a_path_are_refused() {
+        for url in [
+            "nats://",
+            "nats://a.example,",
+            "nats://a.example/subject",
+            "nats://a.example,http://b.example",
+            "nats://a.example,u:pw@b.example",
+        ] {
+            let error = template(url, &[]).resolve().err().unwrap_or_default();
+            assert!(!error.is_empty() && !error.contains("pw"), "{url}: {error}");
+        }
     }
 
     #[test]

@@ -14,7 +14,15 @@ use crate::delivery::request::Request;
 /// How one attempt ended. A 500 answer is an outcome, not an error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
-    Delivered { status: u16 },
+    Delivered {
+        status: u16,
+    },
+    /// JetStream stored the message (or had it already: `duplicate`).
+    Published {
+        stream: String,
+        sequence: u64,
+        duplicate: bool,
+    },
     Failed(Failure),
 }
 

@@ -1,6 +1,7 @@
 //! The delivery log: one JSON line per attempt in `GIT_DIR/webhooks/deliveries.log`,
 //! and the "recent deliveries" view of it.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,4 +66,33 @@ pub fn recent(store: &Store, n: usize) -> std::io::Result<Vec<Record>> {
     let text = String::from_utf8_lossy(&bytes);
     let records: Vec<Record> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(records[records.len().saturating_sub(n)..].to_vec())
+}
+
+/// How much of the end of the log [`last_per_hook`] reads.
+const TAIL_BYTES: u64 = 256 << 10;
+
+/// Each hook's last attempt in the last 256 KiB of the log (read only, without loading
+/// the whole log): what `status` shows as the last delivery.
+pub fn last_per_hook(webhooks_dir: &Path) -> std::io::Result<BTreeMap<String, Record>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match fs::File::open(path(webhooks_dir)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let from = len.saturating_sub(TAIL_BYTES);
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    // A tail that starts mid-line skips that line.
+    let lines = text.lines().skip(usize::from(from > 0));
+    let mut last = BTreeMap::new();
+    for record in lines.filter_map(|l| serde_json::from_str::<Record>(l).ok()) {
+        if record.problem.is_none() && record.attempt > 0 {
+            last.insert(record.hook.clone(), record);
+        }
+    }
+    Ok(last)
 }

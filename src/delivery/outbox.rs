@@ -141,6 +141,17 @@ impl Backoff {
     }
 }
 
+/// What one hook has waiting, counted without changing anything (for `status`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Census {
+    pub hook: String,
+    /// Deliveries kept for the next run.
+    pub pending: usize,
+    /// Deliveries set aside as failed.
+    pub failed: usize,
+    pub backoff: Option<Backoff>,
+}
+
 /// Why a kept file could not be used.
 enum ReadError {
     /// It could not be read now (permissions, too many open files): it stays.
@@ -354,6 +365,81 @@ impl Outbox {
         names
     }
 
+    /// Every hook's pending and failed deliveries and backoff, read only: nothing is
+    /// removed or rewritten, so that any account that can read the files may count them.
+    /// Recorded pushes, whose events are still to be built, are counted apart.
+    pub fn census(&self) -> (Vec<Census>, usize, Vec<String>) {
+        #[derive(Deserialize)]
+        struct Named {
+            hook: String,
+        }
+        let mut hooks: std::collections::BTreeMap<String, Census> = Default::default();
+        let mut problems = Vec::new();
+        let kept = |dir: &Path, problems: &mut Vec<String>| -> Vec<PathBuf> {
+            match fs::read_dir(dir) {
+                Ok(entries) => {
+                    let mut files: Vec<PathBuf> = entries
+                        .flatten()
+                        .map(|e| e.path())
+                        .filter(|p| {
+                            let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                            name.ends_with(".json") && !name.starts_with('.')
+                        })
+                        .collect();
+                    files.sort();
+                    files
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => {
+                    problems.push(format!("cannot read {}: {}", dir.display(), store::describe(&e)));
+                    Vec::new()
+                }
+            }
+        };
+        for key_dir in kept_dirs(&self.root().join("outbox")) {
+            for path in kept(&key_dir, &mut problems) {
+                let Ok(batch) = self.read_json::<Vec<Named>>(&path) else {
+                    problems.push(format!("cannot read {}", path.display()));
+                    continue;
+                };
+                let done: usize = fs::read_to_string(progress_path(&path))
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .unwrap_or(0);
+                if let Some(first) = batch.first() {
+                    let entry = hooks.entry(key(&key_dir)).or_default();
+                    entry.hook.clone_from(&first.hook);
+                    entry.pending += batch.len().saturating_sub(done);
+                }
+            }
+        }
+        for key_dir in kept_dirs(&self.root().join("failed")) {
+            let files = kept(&key_dir, &mut problems);
+            let Some(first) = files.first() else { continue };
+            let entry = hooks.entry(key(&key_dir)).or_default();
+            entry.failed = files.len();
+            match self.read_json::<Failed>(first) {
+                Ok(f) => entry.hook = f.delivery.hook,
+                Err(_) => problems.push(format!("cannot read {}", first.display())),
+            }
+        }
+        for path in kept(&self.root().join("backoff"), &mut problems) {
+            if let Ok(backoff) = self.read_json::<Backoff>(&path) {
+                let key = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let entry = hooks.entry(key).or_default();
+                entry.hook.clone_from(&backoff.hook);
+                entry.backoff = Some(backoff);
+            }
+        }
+        let pushes = kept(&self.pushes_dir(), &mut problems).len();
+        let mut hooks: Vec<Census> = hooks.into_values().filter(|c| !c.hook.is_empty()).collect();
+        hooks.sort_by(|a, b| a.hook.cmp(&b.hook));
+        (hooks, pushes, problems)
+    }
+
     /// Sets a refused delivery aside, with why it was refused.
     pub fn put_failed(&self, delivery: &Delivery, status: Option<u16>, error: &str) -> std::io::Result<()> {
         let failed = Failed {
@@ -480,6 +566,25 @@ impl Outbox {
 }
 
 /// Where a batch's progress is noted: `NAME.json.done`.
+/// The per-hook directories under `dir`, without following links.
+fn kept_dirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// The hook's file key that names a per-hook directory.
+fn key(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 fn progress_path(batch: &Path) -> PathBuf {
     let mut name = batch.as_os_str().to_owned();
     name.push(".done");

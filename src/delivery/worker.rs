@@ -10,6 +10,7 @@ use rand::Rng;
 use crate::config::Endpoint;
 use crate::delivery::attempt::{self, Attempt, Failure, FailureKind};
 use crate::delivery::log::{self, Record};
+use crate::delivery::nats::Publisher;
 use crate::delivery::outbox::{Batch, Delivery, Outbox, Trigger};
 use crate::delivery::request;
 use crate::delivery::store;
@@ -159,6 +160,34 @@ fn in_parallel<T: Send>(jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -
     })
 }
 
+/// How one endpoint's deliveries leave: POSTed with an HTTP agent, or published to NATS.
+enum Sender {
+    Http(ureq::Agent),
+    Nats(Box<Publisher>),
+}
+
+impl Sender {
+    /// The sender for `hook`; a NATS hook connects when it first publishes.
+    fn new(hook: &Endpoint) -> Sender {
+        match hook.transport.nats {
+            Some(_) => Sender::Nats(Box::default()),
+            None => Sender::Http(attempt::agent(hook)),
+        }
+    }
+
+    fn send(&self, hook: &Endpoint, delivery: &Delivery, timeout: Duration) -> Attempt {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let request = request::build(hook, delivery, unix);
+        match self {
+            Sender::Http(agent) => attempt::post(agent, &request, timeout),
+            Sender::Nats(publisher) => publisher.publish(hook, delivery, &request, timeout),
+        }
+    }
+}
+
 /// How long a run waits for another process to finish sending to the same hook; after
 /// that its events wait in the outbox, where that process or the next run finds them.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
@@ -194,9 +223,9 @@ fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
         report.dropped = unkept.len();
         return finish(report);
     }
-    let agent = attempt::agent(hook);
+    let sender = Sender::new(hook);
     if !run.keep {
-        let unsent = send_in_order(run, hook, &agent, fresh, &mut report, |_| {});
+        let unsent = send_in_order(run, hook, &sender, fresh, &mut report, |_| {});
         report.dropped += unsent.len();
         return finish(report);
     }
@@ -215,8 +244,8 @@ fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
             return finish(report);
         }
     };
-    send_outbox(run, hook, &agent, &fresh_ids, &mut report);
-    let unsent = send_in_order(run, hook, &agent, unkept, &mut report, |_| {});
+    send_outbox(run, hook, &sender, &fresh_ids, &mut report);
+    let unsent = send_in_order(run, hook, &sender, unkept, &mut report, |_| {});
     report.dropped += unsent.len();
     settle_backoff(run, hook, &mut report);
     finish(report)
@@ -258,7 +287,7 @@ fn settle_backoff(run: &Run, hook: &Endpoint, report: &mut Report) {
 
 /// Sends the hook's kept batches oldest first, looking again for batches that other runs
 /// kept meanwhile, until none is left or one delivery fails.
-fn send_outbox(run: &Run, hook: &Endpoint, agent: &ureq::Agent, fresh_ids: &HashSet<String>, report: &mut Report) {
+fn send_outbox(run: &Run, hook: &Endpoint, sender: &Sender, fresh_ids: &HashSet<String>, report: &mut Report) {
     let mut seen = HashSet::new();
     loop {
         let (batches, problems) = run.outbox.pending(&hook.name);
@@ -274,7 +303,7 @@ fn send_outbox(run: &Run, hook: &Endpoint, agent: &ureq::Agent, fresh_ids: &Hash
             }
             let mut done = batch.done;
             let mut from_backlog = 0;
-            let remaining = send_in_order(run, hook, agent, batch.deliveries.clone(), report, |d| {
+            let remaining = send_in_order(run, hook, sender, batch.deliveries.clone(), report, |d| {
                 done += 1;
                 from_backlog += usize::from(!fresh_ids.contains(&d.id));
                 run.outbox.mark_done(&batch, done);
@@ -301,7 +330,7 @@ fn send_outbox(run: &Run, hook: &Endpoint, agent: &ureq::Agent, fresh_ids: &Hash
 fn send_in_order(
     run: &Run,
     hook: &Endpoint,
-    agent: &ureq::Agent,
+    sender: &Sender,
     deliveries: Vec<Delivery>,
     report: &mut Report,
     mut done: impl FnMut(&Delivery),
@@ -309,7 +338,7 @@ fn send_in_order(
     let mut deliveries = deliveries.into_iter();
     while report.failure.is_none() {
         let Some(mut delivery) = deliveries.next() else { break };
-        match deliver_one(run, hook, agent, &mut delivery, report) {
+        match deliver_one(run, hook, sender, &mut delivery, report) {
             Ok(()) => done(&delivery),
             Err(failure) if failure.kind == FailureKind::Refused && run.keep => {
                 match run.outbox.put_failed(&delivery, failure.status, &failure.reason) {
@@ -356,13 +385,13 @@ fn serve_failed(run: &Run, hook: &Endpoint) -> Report {
             return report;
         }
     };
-    let agent = attempt::agent(hook);
+    let sender = Sender::new(hook);
     for (path, mut failed) in failed {
         if report.failure.is_some() {
             report.set_aside += 1;
             continue;
         }
-        match deliver_one(run, hook, &agent, &mut failed.delivery, &mut report) {
+        match deliver_one(run, hook, &sender, &mut failed.delivery, &mut report) {
             Ok(()) => {
                 let _ = std::fs::remove_file(&path);
             }
@@ -392,7 +421,7 @@ fn serve_failed(run: &Run, hook: &Endpoint) -> Report {
 fn deliver_one(
     run: &Run,
     hook: &Endpoint,
-    agent: &ureq::Agent,
+    sender: &Sender,
     delivery: &mut Delivery,
     report: &mut Report,
 ) -> Result<(), Failure> {
@@ -408,14 +437,18 @@ fn deliver_one(
         }
         delivery.attempts += 1;
         let timeout = hook.transport.timeout.min(run.deadline - now);
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let outcome = attempt::post(agent, &request::build(hook, delivery, unix), timeout);
+        let outcome = sender.send(hook, delivery, timeout);
         log_attempt(run, hook, delivery, &outcome, now.elapsed(), report);
         let result = match &outcome {
             Attempt::Delivered { status } => status.to_string(),
+            Attempt::Published {
+                stream,
+                sequence,
+                duplicate,
+            } => match duplicate {
+                true => format!("already in stream {stream} as message {sequence}"),
+                false => format!("stored in stream {stream} as message {sequence}"),
+            },
             Attempt::Failed(f) => f.reason.clone(),
         };
         let (event, refname, id) = (delivery.event.name(), &delivery.refname, &delivery.id);
@@ -427,6 +460,10 @@ fn deliver_one(
         let failure = match outcome {
             Attempt::Delivered { status } => {
                 report.status = Some(status);
+                report.delivered += 1;
+                return Ok(());
+            }
+            Attempt::Published { .. } => {
                 report.delivered += 1;
                 return Ok(());
             }
@@ -467,6 +504,7 @@ fn log_attempt(
 ) {
     let (status, error, refused) = match outcome {
         Attempt::Delivered { status } => (Some(*status), None, false),
+        Attempt::Published { .. } => (None, None, false),
         Attempt::Failed(f) => (f.status, Some(f.reason.clone()), f.kind == FailureKind::Refused),
     };
     let record = Record {
