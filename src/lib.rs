@@ -10,7 +10,7 @@
 //!   and event headers.
 //! - [`config`]: `webhooks.toml` (and the system-wide file) parsed into checked settings,
 //!   one [`config::Endpoint`] per `[[hook]]`; the layers below take them as plain data.
-//! - [`delivery`]: the outbox that keeps every delivery before it is sent, the HTTP
+//! - [`delivery`]: the outbox that keeps every delivery before it is sent, the HTTP (or NATS)
 //!   request and its attempts, the worker that decides retries, set-asides and
 //!   backoffs, and the delivery log.
 //! - [`push`]: the pipeline of one run, from ref updates to reports, within the time
