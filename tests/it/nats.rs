@@ -13,21 +13,53 @@ use crate::support::*;
 const PUBLISHER_PASSWORD: &str = "pub-S3CRET-7f1";
 const STREAM: &str = "GIT";
 
-/// A nats-server with JetStream and three users: `admin` (everything, for the tests),
-/// `git` (publishes to `git.>`), `other` (publishes to `other.>` only).
+/// The users of a server without a token: `admin` (everything, for the tests), `git`
+/// (publishes to `git.>`), `other` (publishes to `other.>` only).
+const USERS: &str = r#"authorization {
+  users = [
+    { user: admin, password: "admin-pw" }
+    { user: git, password: "pub-S3CRET-7f1",
+      permissions: { publish: ["git.>"], subscribe: ["_INBOX.>"] } }
+    { user: other, password: "other-pw",
+      permissions: { publish: ["other.>"], subscribe: ["_INBOX.>"] } }
+  ]
+}
+"#;
+
+/// A nats-server with JetStream and the [`USERS`] (or one token), TLS when asked.
 pub struct NatsServer {
     dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
+    /// Its certificate and key, when it speaks TLS only.
+    tls: Option<(PathBuf, PathBuf)>,
+    /// The one token every client gives, instead of the users.
+    token: Option<&'static str>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with(None, None)
+    }
+
+    /// A server that speaks TLS only, with this certificate and key.
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> NatsServer {
+        NatsServer::start_with(Some((cert, key)), None)
+    }
+
+    /// A server whose clients authenticate with `token`.
+    pub fn start_token(token: &'static str) -> NatsServer {
+        NatsServer::start_with(None, Some(token))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>, token: Option<&'static str>) -> NatsServer {
         let dir = tempfile::tempdir().unwrap();
         let mut server = NatsServer {
             port: free_port(),
             dir,
             child: None,
+            tls,
+            token,
         };
         server.run();
         server
@@ -35,19 +67,22 @@ impl NatsServer {
 
     fn config(&self) -> PathBuf {
         let store = self.dir.path().join("jetstream");
+        let tls = match &self.tls {
+            Some((cert, key)) => format!(
+                "tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
+                cert.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
+        let authorization = match self.token {
+            Some(token) => format!("authorization {{ token: \"{token}\" }}\n"),
+            None => USERS.to_string(),
+        };
         let text = format!(
-            r#"listen: "127.0.0.1:{port}"
+            r#"{tls}listen: "127.0.0.1:{port}"
 jetstream {{ store_dir: "{store}", max_memory_store: 64MB, max_file_store: 256MB }}
-authorization {{
-  users = [
-    {{ user: admin, password: "admin-pw" }}
-    {{ user: git, password: "{PUBLISHER_PASSWORD}",
-      permissions: {{ publish: ["git.>"], subscribe: ["_INBOX.>"] }} }}
-    {{ user: other, password: "other-pw",
-      permissions: {{ publish: ["other.>"], subscribe: ["_INBOX.>"] }} }}
-  ]
-}}
-"#,
+{authorization}"#,
             port = self.port,
             store = store.display()
         );
@@ -93,10 +128,14 @@ authorization {{
             .build()
             .unwrap();
         runtime.block_on(async {
-            let client = async_nats::ConnectOptions::with_user_and_password("admin".into(), "admin-pw".into())
-                .connect(format!("127.0.0.1:{}", self.port))
-                .await
-                .unwrap();
+            let mut options = match self.token {
+                Some(token) => async_nats::ConnectOptions::with_token(token.into()),
+                None => async_nats::ConnectOptions::with_user_and_password("admin".into(), "admin-pw".into()),
+            };
+            if let Some((cert, _)) = &self.tls {
+                options = options.require_tls(true).add_root_certificates(cert.clone());
+            }
+            let client = options.connect(format!("127.0.0.1:{}", self.port)).await.unwrap();
             work(jetstream::new(client)).await
         })
     }
@@ -224,6 +263,57 @@ fn each_event_is_published_with_its_delivery_id_and_acknowledged() {
     for text in [shown, outbox_text(&repo)] {
         assert!(!text.contains(PUBLISHER_PASSWORD), "{text}");
     }
+}
+
+#[test]
+fn a_tls_server_is_trusted_through_ca_file_and_refused_without_it() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = crate::tls::self_signed(certs.path(), false);
+    let server = NatsServer::start_tls(cert.clone(), key);
+    server.create_stream();
+    let repo = Repo::new();
+    let url = server.url("git", PUBLISHER_PASSWORD).replace("nats://", "tls://");
+    nats_hook(&repo, &url, "");
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    assert!(
+        stderr(&out).contains("kept"),
+        "an unknown certificate: {}",
+        stderr(&out)
+    );
+    assert!(server.messages().is_empty());
+
+    nats_hook(&repo, &url, &format!("ca_file = \"{}\"\n", cert.display()));
+    let out = repo.run(&["redeliver"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{}", stderr(&out));
+    assert_eq!(messages[0].subject, "git.demo_app.push");
+}
+
+#[test]
+fn a_token_authenticates_and_is_never_shown() {
+    let token = "tok-S3CRET-nats";
+    let server = NatsServer::start_token(token);
+    server.create_stream();
+    let repo = Repo::new();
+    let url = format!("nats://127.0.0.1:{}", server.port);
+    nats_hook(&repo, &url, &format!("token = \"{token}\"\n"));
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    assert!(stderr(&out).contains("bus: delivered 1 event"), "{}", stderr(&out));
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].headers.iter().all(|(_, v)| !v.contains(token)),
+        "the token is not a header"
+    );
+    nats_hook(&repo, &url, "token = \"wrong\"\n");
+    repo.commit("two");
+    let out = repo.push(&["origin", "main"]);
+    assert!(stderr(&out).contains("set aside as failed"), "{}", stderr(&out));
+    let shown = format!("{}{}", stderr(&out), outbox_text(&repo));
+    assert!(!shown.contains(token), "{shown}");
 }
 
 #[test]

@@ -21,7 +21,7 @@ const SAN: &str = "subjectAltName=IP:127.0.0.1,DNS:localhost";
 
 /// A self-signed server certificate for 127.0.0.1 and localhost in `dir`:
 /// (certificate, key). `ca` leaves openssl's default `CA:TRUE` in place.
-fn self_signed(dir: &Path, ca: bool) -> (PathBuf, PathBuf) {
+pub(crate) fn self_signed(dir: &Path, ca: bool) -> (PathBuf, PathBuf) {
     let mut args = vec![
         "req",
         "-x509",
