@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Webhooks for self-hosted git: a post-receive hook that sends Push Hook and Tag Push
-/// Hook events (AtomGit / GitLab format) to the URLs in the repository's webhooks.toml.
+/// Webhooks for self-hosted git: a post-receive hook that sends an event for every branch
+/// and tag a push changes (as AtomGit, GitLab, GitHub or Gitea would) to the hooks in the
+/// repository's webhooks.toml.
 #[derive(Debug, Parser)]
 #[command(name = "git-webhooks", version, propagate_version = true)]
 pub struct Cli {
