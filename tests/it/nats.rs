@@ -1,12 +1,16 @@
 //! NATS JetStream hooks against a real `nats-server` on 127.0.0.1 with JetStream and
-//! password authentication: publish and acknowledgement, outages and redelivery without
-//! duplicates, refused credentials and permissions, and the bodies HTTP hooks get.
+//! password, token or `.creds` (operator mode) authentication: publish and
+//! acknowledgement, outages and redelivery without duplicates, refused credentials and
+//! permissions, and the bodies HTTP hooks get.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
+use base64::Engine;
+use nkeys::KeyPair;
+use sha2::Digest;
 
 use crate::support::*;
 
@@ -35,24 +39,36 @@ pub struct NatsServer {
     tls: Option<(PathBuf, PathBuf)>,
     /// The one token every client gives, instead of the users.
     token: Option<&'static str>,
+    /// The operator whose accounts it trusts, instead of the users (operator mode).
+    operator: Option<Operator>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
-        NatsServer::start_with(None, None)
+        NatsServer::start_with(None, None, None)
     }
 
     /// A server that speaks TLS only, with this certificate and key.
     pub fn start_tls(cert: PathBuf, key: PathBuf) -> NatsServer {
-        NatsServer::start_with(Some((cert, key)), None)
+        NatsServer::start_with(Some((cert, key)), None, None)
     }
 
     /// A server whose clients authenticate with `token`.
     pub fn start_token(token: &'static str) -> NatsServer {
-        NatsServer::start_with(None, Some(token))
+        NatsServer::start_with(None, Some(token), None)
     }
 
-    fn start_with(tls: Option<(PathBuf, PathBuf)>, token: Option<&'static str>) -> NatsServer {
+    /// A server in operator mode: it trusts `operator`'s accounts, and their users
+    /// authenticate with a signed JWT and their NKEY.
+    pub fn start_operator(operator: Operator) -> NatsServer {
+        NatsServer::start_with(None, None, Some(operator))
+    }
+
+    fn start_with(
+        tls: Option<(PathBuf, PathBuf)>,
+        token: Option<&'static str>,
+        operator: Option<Operator>,
+    ) -> NatsServer {
         let dir = tempfile::tempdir().unwrap();
         let mut server = NatsServer {
             port: free_port(),
@@ -60,6 +76,7 @@ impl NatsServer {
             child: None,
             tls,
             token,
+            operator,
         };
         server.run();
         server
@@ -75,9 +92,10 @@ impl NatsServer {
             ),
             None => String::new(),
         };
-        let authorization = match self.token {
-            Some(token) => format!("authorization {{ token: \"{token}\" }}\n"),
-            None => USERS.to_string(),
+        let authorization = match (self.token, &self.operator) {
+            (Some(token), _) => format!("authorization {{ token: \"{token}\" }}\n"),
+            (None, Some(operator)) => operator.config(self.dir.path()),
+            (None, None) => USERS.to_string(),
         };
         let text = format!(
             r#"{tls}listen: "127.0.0.1:{port}"
@@ -128,9 +146,10 @@ jetstream {{ store_dir: "{store}", max_memory_store: 64MB, max_file_store: 256MB
             .build()
             .unwrap();
         runtime.block_on(async {
-            let mut options = match self.token {
-                Some(token) => async_nats::ConnectOptions::with_token(token.into()),
-                None => async_nats::ConnectOptions::with_user_and_password("admin".into(), "admin-pw".into()),
+            let mut options = match (self.token, &self.operator) {
+                (Some(token), _) => async_nats::ConnectOptions::with_token(token.into()),
+                (None, Some(operator)) => async_nats::ConnectOptions::with_credentials(&operator.admin).unwrap(),
+                (None, None) => async_nats::ConnectOptions::with_user_and_password("admin".into(), "admin-pw".into()),
             };
             if let Some((cert, _)) = &self.tls {
                 options = options.require_tls(true).add_root_certificates(cert.clone());
@@ -201,6 +220,140 @@ impl Message {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A trust chain made the way `nsc` makes one (nats-io/jwt v2 claims): a self-signed
+/// operator, its system account, and the account `GIT` with JetStream, whose users
+/// authenticate with `.creds` files.
+pub struct Operator {
+    operator: KeyPair,
+    system: KeyPair,
+    account: KeyPair,
+    /// The `.creds` of the account's user `admin`, for the tests' own connections.
+    admin: String,
+}
+
+impl Operator {
+    pub fn new() -> Operator {
+        let account = KeyPair::new_account();
+        let admin = user_creds(&account, "admin");
+        Operator {
+            operator: KeyPair::new_operator(),
+            system: KeyPair::new_account(),
+            account,
+            admin,
+        }
+    }
+
+    /// The `.creds` text of a new user `name` of the account `GIT`.
+    pub fn creds(&self, name: &str) -> String {
+        user_creds(&self.account, name)
+    }
+
+    /// The server's trust: the operator's JWT (in a file under `dir`), the system
+    /// account, and both accounts' JWTs preloaded into a memory resolver.
+    fn config(&self, dir: &std::path::Path) -> String {
+        let operator = self.operator.public_key();
+        let system = self.system.public_key();
+        let account = self.account.public_key();
+        let nats = serde_json::json!({"type": "operator", "version": 2, "system_account": system});
+        let path = dir.join("operator.jwt");
+        std::fs::write(&path, jwt(&self.operator, &operator, "OP", nats)).unwrap();
+        let unlimited = serde_json::json!({
+            "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+            "wildcards": true, "conn": -1, "leaf": -1,
+        });
+        let mut jetstream = unlimited.clone();
+        for key in ["mem_storage", "disk_storage", "streams", "consumer"] {
+            jetstream[key] = (-1).into();
+        }
+        let account_jwt = |name: &str, limits: serde_json::Value| {
+            let nats = serde_json::json!({
+                "limits": limits,
+                "default_permissions": {"pub": {}, "sub": {}},
+                "type": "account",
+                "version": 2,
+            });
+            let subject = if name == "SYS" { &system } else { &account };
+            jwt(&self.operator, subject, name, nats)
+        };
+        format!(
+            "operator: \"{}\"\nsystem_account: {system}\nresolver: MEMORY\nresolver_preload: {{\n  {system}: \"{}\"\n  {account}: \"{}\"\n}}\n",
+            path.display(),
+            account_jwt("SYS", unlimited),
+            account_jwt("GIT", jetstream),
+        )
+    }
+}
+
+/// A JWT of `claims` about `subject`, signed by `issuer` (nats-io/jwt v2: an
+/// `ed25519-nkey` header, `jti` the base32 SHA-512/256 of the standard claims).
+fn jwt(issuer: &KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let iss = issuer.public_key();
+    // Go's encoding of the standard claims without `jti`, in their declared order.
+    let standard = serde_json::json!({"iat": iat, "iss": iss, "name": name, "sub": subject});
+    let jti = base32(&sha2::Sha512_256::digest(standard.to_string().as_bytes()));
+    let claims = serde_json::json!({
+        "jti": jti, "iat": iat, "iss": iss, "name": name, "sub": subject, "nats": nats,
+    });
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signed = format!(
+        "{}.{}",
+        b64.encode(r#"{"typ":"JWT","alg":"ed25519-nkey"}"#),
+        b64.encode(claims.to_string())
+    );
+    let signature = issuer.sign(signed.as_bytes()).unwrap();
+    format!("{signed}.{}", b64.encode(signature))
+}
+
+/// RFC 4648 base32, without padding.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut buffer, mut bits) = (String::new(), 0u32, 0);
+    for byte in bytes {
+        buffer = (buffer << 8) | u32::from(*byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The `.creds` file `nsc` writes for a new user `name` of `account`: its JWT and seed.
+fn user_creds(account: &KeyPair, name: &str) -> String {
+    let user = KeyPair::new_user();
+    let nats = serde_json::json!({
+        "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1,
+        "type": "user", "version": 2,
+    });
+    let jwt = jwt(account, &user.public_key(), name, nats);
+    format!(
+        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+         ************************* IMPORTANT *************************\n\
+         NKEY Seed printed below can be used to sign and prove identity.\n\
+         NKEYs are sensitive and should be treated as secrets.\n\n\
+         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n\n\
+         *************************************************************\n",
+        user.seed().unwrap()
+    )
+}
+
+/// The JWT and the seed of a `.creds` text, the lines that are secret.
+fn creds_secrets(creds: &str) -> Vec<String> {
+    creds
+        .lines()
+        .filter(|l| l.starts_with("eyJ") || l.starts_with("SU"))
+        .map(str::to_string)
+        .collect()
 }
 
 fn nats_hook(repo: &Repo, url: &str, extra: &str) {
@@ -314,6 +467,96 @@ fn a_token_authenticates_and_is_never_shown() {
     assert!(stderr(&out).contains("set aside as failed"), "{}", stderr(&out));
     let shown = format!("{}{}", stderr(&out), outbox_text(&repo));
     assert!(!shown.contains(token), "{shown}");
+}
+
+#[test]
+fn a_creds_file_authenticates_in_operator_mode_and_is_never_shown() {
+    let operator = Operator::new();
+    let creds = operator.creds("git");
+    let stranger = Operator::new().creds("git");
+    let server = NatsServer::start_operator(operator);
+    server.create_stream();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("nats://127.0.0.1:{}", server.port);
+    // `name` under `dir`, holding `text` (or absent).
+    let hook = |repo: &Repo, name: &str, text: Option<&str>| {
+        let path = dir.path().join(name);
+        if let Some(text) = text {
+            std::fs::write(&path, text).unwrap();
+        }
+        nats_hook(repo, &url, &format!("creds_file = \"{}\"\n", path.display()));
+    };
+
+    let repo = Repo::new();
+    hook(&repo, "git.creds", Some(&creds));
+    repo.commit("one");
+    let out = repo.push(&["origin", "main"]);
+    let err = stderr(&out);
+    assert!(err.contains("bus: delivered 1 event"), "{err}");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].subject, "git.demo_app.push");
+    let id = messages[0].id.as_deref().unwrap();
+    assert_eq!(messages[0].header("X-AtomGit-Delivery"), Some(id));
+    assert!(pending(&repo).is_empty());
+    let log = repo.run(&["log"], "");
+    assert!(String::from_utf8_lossy(&log.stdout).contains(id), "{}", stderr(&log));
+    let mut shown = format!(
+        "{err}{}{}{}",
+        stderr(&log),
+        String::from_utf8_lossy(&log.stdout),
+        outbox_text(&repo)
+    );
+
+    // A user of an account the server does not trust is refused: set aside as failed.
+    let repo = Repo::new();
+    hook(&repo, "stranger.creds", Some(&stranger));
+    repo.commit("two");
+    let out = repo.push(&["origin", "main"]);
+    let err = stderr(&out);
+    assert!(err.contains("authentication failed"), "{err}");
+    assert!(err.contains("set aside as failed"), "{err}");
+    assert!(pending(&repo).is_empty());
+    let failed = repo.run(&["redeliver", "--failed", "--dry-run"], "");
+    assert_eq!(
+        String::from_utf8_lossy(&failed.stdout).lines().count(),
+        1,
+        "{}",
+        stderr(&failed)
+    );
+    let log = repo.run(&["log"], "");
+    shown += &format!(
+        "{err}{}{}{}",
+        stderr(&log),
+        String::from_utf8_lossy(&log.stdout),
+        outbox_text(&repo)
+    );
+
+    // A creds file that cannot be read keeps the event, as an unreadable secret does.
+    let repo = Repo::new();
+    hook(&repo, "missing.creds", None);
+    repo.commit("three");
+    let out = repo.push(&["origin", "main"]);
+    let err = stderr(&out);
+    assert!(err.contains("a secret of this hook cannot be read"), "{err}");
+    assert!(err.contains("1 event kept for `git-webhooks redeliver`"), "{err}");
+    assert_eq!(pending(&repo).len(), 1, "{err}");
+    let check = repo.run(&["check"], "");
+    assert!(!check.status.success());
+    assert!(
+        stderr(&check).contains("cannot read the credentials file"),
+        "{}",
+        stderr(&check)
+    );
+    shown += &format!("{err}{}{}", stderr(&check), outbox_text(&repo));
+
+    assert_eq!(server.messages().len(), 1);
+    let secrets = [creds_secrets(&creds), creds_secrets(&stranger)].concat();
+    assert_eq!(secrets.len(), 4, "a JWT and a seed in each");
+    for secret in &secrets {
+        assert!(!shown.contains(secret.as_str()), "{shown}");
+        assert!(messages[0].headers.iter().all(|(_, v)| !v.contains(secret.as_str())));
+    }
 }
 
 #[test]
