@@ -11,19 +11,6 @@ use serde_json::Value;
 use crate::signing::WebhookServer;
 use crate::support::*;
 
-/// A script that writes its arguments, one a line, to `out`.
-fn recording_script(dir: &Path, out: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("record-args.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", out.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
-
 #[test]
 fn adnanh_webhook_with_a_gitlab_rule_runs_on_our_push_events() {
     let repo = Repo::new();

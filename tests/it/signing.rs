@@ -125,19 +125,6 @@ fn webhook_definition(id: &str, script: &Path, secret: &str) -> serde_json::Valu
     })
 }
 
-/// A script that writes its first argument to `out`.
-fn recording_script(dir: &Path, out: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("record-ref.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", out.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
-
 #[test]
 fn adnanh_webhook_verifies_the_hmac_signature_and_runs_its_command() {
     let repo = Repo::new();
@@ -160,7 +147,7 @@ fn adnanh_webhook_verifies_the_hmac_signature_and_runs_its_command() {
         server.log()
     );
     let got = std::fs::read_to_string(&out_file).unwrap_or_default();
-    assert_eq!(got, "refs/heads/main", "{}", server.log());
+    assert_eq!(got, "refs/heads/main\n", "{}", server.log());
 }
 
 #[test]

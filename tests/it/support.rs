@@ -356,6 +356,20 @@ pub fn commit_ids(event: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A script in `dir` that writes its arguments, one a line, to `out`: the command a
+/// receiver under test runs.
+pub fn recording_script(dir: &Path, out: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("record-args.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
 /// True when the tests run as root (as CI does): they may then create accounts.
 pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
