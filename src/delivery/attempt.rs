@@ -2,10 +2,14 @@
 //! outcome of a POST as data.
 
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use ureq::config::Config;
+use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::config::Endpoint;
@@ -86,14 +90,40 @@ pub fn agent(hook: &Endpoint) -> Agent {
         }
         tls = tls.root_certs(RootCerts::new_with_certs(&roots));
     }
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(hook.flavor.user_agent())
         .tls_config(tls.build())
         .proxy(proxy_from(|name| std::env::var(name).ok()))
-        .build()
-        .into()
+        .build();
+    Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        OnceResolver::<DefaultResolver>::default(),
+    )
+}
+
+/// Looks a host up once per agent. An agent serves one hook in one run, so its requests
+/// go to one host; ureq would otherwise look it up again (in a thread of its own, to
+/// honour the timeout) for every delivery, also for a connection it keeps alive.
+#[derive(Debug, Default)]
+struct OnceResolver<R = DefaultResolver> {
+    inner: R,
+    known: Mutex<Option<(String, ResolvedSocketAddrs)>>,
+}
+
+impl<R: Resolver> Resolver for OnceResolver<R> {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, addrs)) = known.as_ref().filter(|(host, _)| *host == key) {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        *known = Some((key, addrs.clone()));
+        Ok(addrs)
+    }
 }
 
 /// The proxy the environment names, in ureq's order (`ALL_PROXY`, `HTTPS_PROXY`,
@@ -290,6 +320,39 @@ mod tests {
             chosen(&[("REQUEST_METHOD", "POST"), pusher, https]),
             Some(("secure.example.com".into(), 443))
         );
+    }
+
+    /// A resolver that counts its lookups.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            config: &Config,
+            timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            DefaultResolver::default().resolve(uri, config, timeout)
+        }
+    }
+
+    #[test]
+    fn a_host_is_looked_up_once_per_agent() {
+        let resolver = OnceResolver::<Counting>::default();
+        let config = Agent::config_builder().build();
+        let timeout = NextTimeout::default();
+        let first: Uri = "http://127.0.0.1:8080/a".parse().unwrap();
+        let again: Uri = "http://127.0.0.1:8080/b".parse().unwrap();
+        let other: Uri = "http://localhost:8080/a".parse().unwrap();
+        for uri in [&first, &again, &again] {
+            let addrs = resolver.resolve(uri, &config, timeout).unwrap();
+            assert_eq!(addrs[0].port(), 8080);
+        }
+        assert_eq!(resolver.inner.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        resolver.resolve(&other, &config, timeout).unwrap();
+        assert_eq!(resolver.inner.0.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
