@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::github::split_changes;
 use super::size::{render_within, to_vec, Shrink, MAX_BODY};
-use super::users::{short_ref, visibility, Identity};
+use super::users::{short_ref, visibility, DeleteBody, Identity};
 use super::{header, SignatureForm};
 use crate::event::{Commit, EventKind, RefEvent};
 use crate::timefmt::rfc3339;
@@ -115,16 +115,6 @@ struct CreateBody<'a> {
     #[serde(rename = "ref")]
     refname: &'a str,
     ref_type: &'static str,
-    repository: Repository<'a>,
-    sender: User<'a>,
-}
-
-#[derive(Serialize)]
-struct DeleteBody<'a> {
-    #[serde(rename = "ref")]
-    refname: &'a str,
-    ref_type: &'static str,
-    pusher_type: &'static str,
     repository: Repository<'a>,
     sender: User<'a>,
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::size::{render_within, to_vec, Shrink, MAX_BODY};
-use super::users::{short_ref, visibility, Identity};
+use super::users::{short_ref, visibility, DeleteBody, Identity};
 use super::{header, SignatureForm};
 use crate::event::{Commit, EventKind, RefEvent};
 use crate::git::changes::{Changes, FileChange};
@@ -123,16 +123,6 @@ struct CreateBody<'a> {
     ref_type: &'static str,
     master_branch: &'a str,
     description: Option<&'a str>,
-    pusher_type: &'static str,
-    repository: Repository<'a>,
-    sender: User<'a>,
-}
-
-#[derive(Serialize)]
-struct DeleteBody<'a> {
-    #[serde(rename = "ref")]
-    refname: &'a str,
-    ref_type: &'static str,
     pusher_type: &'static str,
     repository: Repository<'a>,
     sender: User<'a>,

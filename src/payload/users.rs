@@ -2,6 +2,8 @@
 //! full name from the path of `[repository] homepage`, the site it is on, and the
 //! pusher's account.
 
+use serde::Serialize;
+
 use super::atomgit::path_with_namespace;
 use crate::event::RefEvent;
 
@@ -106,4 +108,16 @@ pub(super) fn visibility(level: u32) -> &'static str {
         10..=19 => "internal",
         _ => "public",
     }
+}
+
+/// The `delete` event of GitHub and Gitea, which have the same fields; `R` and `U` are
+/// the forge's repository and user objects.
+#[derive(Serialize)]
+pub(super) struct DeleteBody<'a, R, U> {
+    #[serde(rename = "ref")]
+    pub refname: &'a str,
+    pub ref_type: &'static str,
+    pub pusher_type: &'static str,
+    pub repository: R,
+    pub sender: U,
 }
