@@ -57,6 +57,17 @@ def binary():
     return path
 
 
+def as_hook(gwh):
+    """The command that runs git-webhooks as git runs it after a push: through a link
+    named post-receive (with GIT_DIR in the environment and the push on stdin)."""
+    link = os.path.join(BENCH_DIR, "hook", "post-receive")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.path.abspath(gwh), link)
+    return [link]
+
+
 def git(*args, cwd=None, git_dir=None, stdin=None, check=True):
     cmd = ["git"]
     if git_dir:
@@ -178,9 +189,18 @@ def creation_lines(git_dir):
     return "".join(f"{ZERO} {sha} {ref}\n" for sha, ref in refs_of(git_dir))
 
 
-def reset_spool(git_dir):
-    """Forgets earlier runs' delivery log and outbox, so that each run starts alike."""
-    shutil.rmtree(os.path.join(git_dir, "webhooks"), ignore_errors=True)
+def reset_spool(git_dir, fresh=False):
+    """Forgets earlier runs' delivery log, outbox and backoffs, so that each run starts
+    alike: with the directories and lock files that every run after a repository's first
+    leaves in place, or, when `fresh`, with no webhooks/ directory at all."""
+    spool = os.path.join(git_dir, "webhooks")
+    if fresh:
+        shutil.rmtree(spool, ignore_errors=True)
+        return
+    for root, _dirs, files in os.walk(spool):
+        if os.path.basename(root) != "locks":
+            for name in files:
+                os.unlink(os.path.join(root, name))
 
 
 def write_config(git_dir, urls, timeout=None, budget=None):

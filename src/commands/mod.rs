@@ -298,7 +298,7 @@ impl Context {
             problem: Some(text.to_string()),
             ..Default::default()
         };
-        if crate::delivery::log::append(self.site.outbox.store(), &record).is_err() {
+        if self.site.outbox.log().append(&record).is_err() {
             self.out.warn(text);
         }
     }

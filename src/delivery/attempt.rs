@@ -2,6 +2,7 @@
 //! outcome of a POST as data.
 
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -120,10 +121,32 @@ impl<R: Resolver> Resolver for OnceResolver<R> {
         if let Some((_, addrs)) = known.as_ref().filter(|(host, _)| *host == key) {
             return Ok(addrs.clone());
         }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = match ip_literal(uri) {
+            // Nothing to look up: no thread, no resolver.
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                addrs
+            }
+            None => self.inner.resolve(uri, config, timeout)?,
+        };
         *known = Some((key, addrs.clone()));
         Ok(addrs)
     }
+}
+
+/// The address of a URL whose host is an IP address (`127.0.0.1`, `[::1]`).
+fn ip_literal(uri: &Uri) -> Option<SocketAddr> {
+    let authority = uri.authority()?;
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = host.parse().ok()?;
+    let port = match (authority.port_u16(), uri.scheme_str()) {
+        (Some(port), _) => port,
+        (None, Some("http")) => 80,
+        (None, Some("https")) => 443,
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
 }
 
 /// The proxy the environment names, in ureq's order (`ALL_PROXY`, `HTTPS_PROXY`,
@@ -339,20 +362,32 @@ mod tests {
     }
 
     #[test]
-    fn a_host_is_looked_up_once_per_agent() {
+    fn a_host_is_looked_up_once_per_agent_and_an_address_never() {
         let resolver = OnceResolver::<Counting>::default();
         let config = Agent::config_builder().build();
         let timeout = NextTimeout::default();
-        let first: Uri = "http://127.0.0.1:8080/a".parse().unwrap();
-        let again: Uri = "http://127.0.0.1:8080/b".parse().unwrap();
-        let other: Uri = "http://localhost:8080/a".parse().unwrap();
+        let lookups = || resolver.inner.0.load(std::sync::atomic::Ordering::SeqCst);
+        let first: Uri = "http://localhost:8080/a".parse().unwrap();
+        let again: Uri = "http://localhost:8080/b".parse().unwrap();
         for uri in [&first, &again, &again] {
             let addrs = resolver.resolve(uri, &config, timeout).unwrap();
             assert_eq!(addrs[0].port(), 8080);
         }
-        assert_eq!(resolver.inner.0.load(std::sync::atomic::Ordering::SeqCst), 1);
-        resolver.resolve(&other, &config, timeout).unwrap();
-        assert_eq!(resolver.inner.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(lookups(), 1);
+        for (url, addr) in [
+            ("http://127.0.0.1:8080/a", "127.0.0.1:8080"),
+            ("http://127.0.0.2/a", "127.0.0.2:80"),
+            ("https://[::1]/a", "[::1]:443"),
+            ("https://[::1]:8443/a", "[::1]:8443"),
+        ] {
+            let addrs = resolver.resolve(&url.parse().unwrap(), &config, timeout).unwrap();
+            assert_eq!(addrs[..], [addr.parse().unwrap()], "{url}");
+        }
+        assert_eq!(lookups(), 1);
+        resolver
+            .resolve(&"http://localhost:8081/a".parse().unwrap(), &config, timeout)
+            .unwrap();
+        assert_eq!(lookups(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,15 +45,36 @@ pub fn path(webhooks_dir: &Path) -> PathBuf {
     webhooks_dir.join("deliveries.log")
 }
 
-/// Appends one record (one `write` of one line, so concurrent writers do not interleave).
-pub fn append(store: &Store, record: &Record) -> std::io::Result<()> {
-    let path = path(store.root());
-    if fs::symlink_metadata(&path).is_ok_and(|m| m.len() > ROTATE_BYTES) {
-        let _ = fs::rename(&path, path.with_extension("log.1"));
+/// The log of one repository, opened at its first record and kept open for the run.
+pub struct Log {
+    store: Store,
+    file: Mutex<Option<fs::File>>,
+}
+
+impl Log {
+    pub fn new(store: Store) -> Log {
+        Log {
+            store,
+            file: Mutex::new(None),
+        }
     }
-    let mut line = serde_json::to_vec(record).expect("records serialize");
-    line.push(b'\n');
-    store.open(&path, true)?.write_all(&line)
+
+    /// Appends one record (one `write` of one line, so concurrent writers do not
+    /// interleave). A log past [`ROTATE_BYTES`] is moved aside first.
+    pub fn append(&self, record: &Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).expect("records serialize");
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let full = |f: &fs::File| f.metadata().is_ok_and(|m| m.len() > ROTATE_BYTES);
+        if file.as_ref().is_none_or(full) {
+            let path = path(self.store.root());
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.len() > ROTATE_BYTES) {
+                let _ = fs::rename(&path, path.with_extension("log.1"));
+            }
+            *file = Some(self.store.open(&path, true)?);
+        }
+        file.as_mut().expect("opened above").write_all(&line)
+    }
 }
 
 /// The last `n` records, oldest first; lines that are not records are skipped. No log

@@ -6,6 +6,7 @@
 //! sure only one process sends a hook's deliveries at a time.
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +15,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::delivery::store::{self, Sharing, Store};
+use crate::delivery::log::Log;
+use crate::delivery::store::{self, Sharing, Store, Unsynced};
 use crate::event::EventKind;
 use crate::timefmt;
 
@@ -93,7 +95,7 @@ pub struct Batch {
     pub path: PathBuf,
     /// The deliveries still to make.
     pub deliveries: Vec<Delivery>,
-    /// How many of the file's deliveries were made already (see [`Outbox::mark_done`]).
+    /// How many of the file's deliveries were made already (see [`Progress`]).
     pub done: usize,
 }
 
@@ -161,9 +163,9 @@ enum ReadError {
 }
 
 /// The `webhooks/` directory of one repository.
-#[derive(Clone)]
 pub struct Outbox {
     store: Store,
+    log: Log,
 }
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -206,8 +208,10 @@ fn file_key(hook: &str) -> String {
 impl Outbox {
     /// The outbox of the repository at `git_dir`, whose files are shared as `sharing` says.
     pub fn new(git_dir: &Path, sharing: Sharing) -> Outbox {
+        let store = Store::new(git_dir.join("webhooks"), sharing);
         Outbox {
-            store: Store::new(git_dir.join("webhooks"), sharing),
+            log: Log::new(store.clone()),
+            store,
         }
     }
 
@@ -219,6 +223,11 @@ impl Outbox {
     /// How files under the root are made.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The delivery log.
+    pub fn log(&self) -> &Log {
+        &self.log
     }
 
     fn hook_dir(&self, hook: &str) -> PathBuf {
@@ -274,10 +283,13 @@ impl Outbox {
         }
     }
 
-    /// Keeps deliveries of one hook for later, in order, as one batch file.
-    pub fn put(&self, hook: &str, deliveries: &[Delivery]) -> std::io::Result<PathBuf> {
+    /// Keeps deliveries of one hook for later, in order, as one batch file, and returns
+    /// before they reach the disk (see [`Store::write_unsynced`]).
+    pub fn put(&self, hook: &str, deliveries: &[Delivery]) -> std::io::Result<Unsynced> {
         let first = deliveries.first().map_or("empty", |d| d.id.as_str());
-        self.put_as(hook, &ordered_name(first), deliveries)
+        let path = self.hook_dir(hook).join(ordered_name(first));
+        let bytes = serde_json::to_vec(deliveries).expect("deliveries serialize");
+        self.store.write_unsynced(&path, &bytes)
     }
 
     /// Keeps deliveries as the batch `name`, replacing a batch of that name: writing the
@@ -308,13 +320,13 @@ impl Outbox {
         }
     }
 
-    /// Notes that the first `done` deliveries of a batch were made or set aside, so that a
-    /// run killed in the middle of a batch does not send them again. Not fsynced: after a
-    /// power loss a few may be sent twice, with the same delivery ids.
-    pub fn mark_done(&self, batch: &Batch, done: usize) {
-        let _ = self
-            .store
-            .write(&progress_path(&batch.path), done.to_string().as_bytes(), false);
+    /// Where to note the progress of `batch`.
+    pub fn progress<'a>(&'a self, batch: &Batch) -> Progress<'a> {
+        Progress {
+            store: &self.store,
+            path: progress_path(&batch.path),
+            file: None,
+        }
     }
 
     /// The kept batches of one hook, oldest first, and what was wrong with the others:
@@ -323,12 +335,7 @@ impl Outbox {
         let mut problems = Vec::new();
         let mut batches = Vec::new();
         for path in self.store.list(&self.hook_dir(hook), ".json") {
-            let done: usize = self
-                .store
-                .read(&progress_path(&path))
-                .ok()
-                .and_then(|t| String::from_utf8_lossy(&t).trim().parse().ok())
-                .unwrap_or(0);
+            let done = progress_of(&path);
             match self.read_batch(&path) {
                 Ok(all) if done < all.len() => {
                     let deliveries = all.into_iter().skip(done).collect();
@@ -402,10 +409,7 @@ impl Outbox {
                     problems.push(format!("cannot read {}", path.display()));
                     continue;
                 };
-                let done: usize = fs::read_to_string(progress_path(&path))
-                    .ok()
-                    .and_then(|t| t.trim().parse().ok())
-                    .unwrap_or(0);
+                let done = progress_of(&path);
                 if let Some(first) = batch.first() {
                     let entry = hooks.entry(key(&key_dir)).or_default();
                     entry.hook.clone_from(&first.hook);
@@ -565,7 +569,6 @@ impl Outbox {
     }
 }
 
-/// Where a batch's progress is noted: `NAME.json.done`.
 /// The per-hook directories under `dir`, without following links.
 fn kept_dirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -585,6 +588,40 @@ fn key(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The progress of one batch: a file beside it that gains one byte per delivery made or
+/// set aside, so that a run killed in the middle of a batch does not send those again.
+/// It is only ever appended to, once per delivery: a crash can lose the last notes (after
+/// a power loss, since they are not fsynced, a few deliveries may be sent twice, with
+/// their ids), but it never makes a note that no delivery earned, so no delivery is
+/// skipped.
+pub struct Progress<'a> {
+    store: &'a Store,
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl Progress<'_> {
+    /// Notes one more delivery made. A note that cannot be made costs at most a
+    /// duplicate after a crash.
+    pub fn note(&mut self) {
+        if self.file.is_none() {
+            self.file = self.store.open(&self.path, true).ok();
+        }
+        if let Some(file) = &mut self.file {
+            let _ = file.write_all(b".");
+        }
+    }
+}
+
+/// How many of a batch's deliveries its progress file says were made.
+fn progress_of(batch: &Path) -> usize {
+    fs::symlink_metadata(progress_path(batch))
+        .ok()
+        .filter(|m| m.is_file())
+        .map_or(0, |m| m.len() as usize)
+}
+
+/// Where a batch's progress is noted: `NAME.json.done`.
 fn progress_path(batch: &Path) -> PathBuf {
     let mut name = batch.as_os_str().to_owned();
     name.push(".done");
@@ -606,6 +643,43 @@ fn set_aside(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_resumes_after_what_was_noted_and_never_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path(), Sharing::PRIVATE);
+        let deliveries: Vec<Delivery> = (0..5)
+            .map(|i| {
+                Delivery::new(
+                    format!("id-{i}"),
+                    "h",
+                    EventKind::Push,
+                    "refs/heads/main",
+                    b"{}".to_vec(),
+                    Trigger::Push,
+                )
+            })
+            .collect();
+        outbox.put("h", &deliveries).unwrap().sync().unwrap();
+        let pending = |outbox: &Outbox| {
+            let (batches, problems) = outbox.pending("h");
+            assert!(problems.is_empty(), "{problems:?}");
+            batches.into_iter().next().unwrap()
+        };
+        let batch = pending(&outbox);
+        assert_eq!(batch.done, 0);
+        let mut progress = outbox.progress(&batch);
+        progress.note();
+        progress.note();
+        let batch = pending(&outbox);
+        assert_eq!((batch.done, batch.deliveries[0].id.as_str()), (2, "id-2"));
+        outbox.progress(&batch).note();
+        assert_eq!(pending(&outbox).done, 3);
+        // A note written whole, as an older version did, counts as at most its length:
+        // some deliveries are sent again, none is skipped.
+        fs::write(progress_path(&batch.path), "4").unwrap();
+        assert_eq!(pending(&outbox).done, 1);
+    }
 
     #[test]
     fn hook_names_map_to_distinct_file_names() {

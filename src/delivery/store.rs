@@ -146,6 +146,27 @@ impl Store {
     /// Writes `bytes` to `path` atomically: a new temporary file, fsynced when `durable`,
     /// renamed over `path` (a symbolic link there is replaced, never followed).
     pub fn write(&self, path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
+        self.replace(path, bytes, durable)?;
+        if durable {
+            sync_dir(path)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to `path` atomically as [`Store::write`] does, and returns before
+    /// they reach the disk, so that the caller can go on meanwhile: other processes see
+    /// the file at once, and it survives this process being killed; [`Unsynced::sync`]
+    /// makes it survive a power loss too.
+    pub fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<Unsynced> {
+        let file = self.replace(path, bytes, false)?;
+        Ok(Unsynced {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes a new temporary file, fsynced when `sync`, and renames it over `path`.
+    fn replace(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<File> {
         let dir = path.parent().expect("store files live in a directory");
         self.ensure_dir(dir)?;
         let tmp = dir.join(format!(
@@ -162,19 +183,16 @@ impl Store {
                 .open(&tmp)?;
             self.fix_mode(&file)?;
             file.write_all(bytes)?;
-            if durable {
+            if sync {
                 file.sync_all()?;
             }
-            fs::rename(&tmp, path)
+            fs::rename(&tmp, path)?;
+            Ok(file)
         })();
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        written?;
-        if durable {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        written
     }
 
     /// Reads a file without following a symbolic link.
@@ -226,6 +244,26 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A file in place whose bytes and name may not be on the disk yet.
+#[must_use = "an unsynced file may not survive a power loss"]
+pub struct Unsynced {
+    file: File,
+    path: PathBuf,
+}
+
+impl Unsynced {
+    /// Puts the file's bytes and its name on the disk.
+    pub fn sync(self) -> io::Result<()> {
+        self.file.sync_all()?;
+        sync_dir(&self.path)
+    }
+}
+
+/// Puts the directory entry of `path` on the disk.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path.parent().expect("store files live in a directory"))?.sync_all()
 }
 
 fn symlink_error(path: &Path) -> io::Error {

@@ -9,11 +9,11 @@ use rand::Rng;
 
 use crate::config::Endpoint;
 use crate::delivery::attempt::{self, Attempt, Failure, FailureKind};
-use crate::delivery::log::{self, Record};
+use crate::delivery::log::Record;
 use crate::delivery::nats::Publisher;
 use crate::delivery::outbox::{Batch, Delivery, Outbox, Trigger};
 use crate::delivery::request;
-use crate::delivery::store;
+use crate::delivery::store::{self, Unsynced};
 use crate::timefmt;
 
 /// Attempts per delivery within one run.
@@ -139,9 +139,18 @@ pub fn deliver_failed(run: &Run, hooks: Vec<&Endpoint>) -> Vec<Report> {
     in_parallel(jobs, |hook, ()| serve_failed(run, hook))
 }
 
-/// Runs `work` for each hook on a thread of its own; a worker that panics gets a report
-/// that says so.
-fn in_parallel<T: Send>(jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -> Report + Sync) -> Vec<Report> {
+/// Runs `work` for each hook on a thread of its own (a single hook on this one); a worker
+/// that panics gets a report that says so.
+fn in_parallel<T: Send>(mut jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -> Report + Sync) -> Vec<Report> {
+    let panicked = |hook: &Endpoint| Report {
+        failure: Some("internal error while sending; what was kept stays in the outbox".into()),
+        ..Report::new(hook)
+    };
+    if jobs.len() == 1 {
+        let (hook, job) = jobs.pop().expect("one job");
+        let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(hook, job)));
+        return vec![report.unwrap_or_else(|_| panicked(hook))];
+    }
     std::thread::scope(|scope| {
         let work = &work;
         let workers: Vec<_> = jobs
@@ -150,12 +159,7 @@ fn in_parallel<T: Send>(jobs: Vec<(&Endpoint, T)>, work: impl Fn(&Endpoint, T) -
             .collect();
         workers
             .into_iter()
-            .map(|(hook, worker)| {
-                worker.join().unwrap_or_else(|_| Report {
-                    failure: Some("internal error while sending; what was kept stays in the outbox".into()),
-                    ..Report::new(hook)
-                })
-            })
+            .map(|(hook, worker)| worker.join().unwrap_or_else(|_| panicked(hook)))
             .collect()
     })
 }
@@ -215,7 +219,13 @@ fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
     if let Some(reason) = hold {
         let total = fresh.len();
         let unkept = match run.keep {
-            true => keep(run, hook, fresh, &mut report),
+            true => {
+                let (unkept, unsynced) = keep(run, hook, fresh, &mut report);
+                if let Some(unsynced) = unsynced {
+                    note_sync(unsynced.sync(), &mut report);
+                }
+                unkept
+            }
             false => fresh,
         };
         report.failure = Some(reason);
@@ -230,8 +240,32 @@ fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
         return finish(report);
     }
     let fresh_ids: HashSet<String> = fresh.iter().map(|d| d.id.clone()).collect();
-    // Kept before anything is sent, so that a hook killed mid-way loses nothing.
-    let unkept = keep(run, hook, fresh, &mut report);
+    // Kept before anything is sent, so that a hook killed mid-way loses nothing; the disk
+    // catches up while the first request is on its way.
+    let (unkept, unsynced) = keep(run, hook, fresh, &mut report);
+    std::thread::scope(|scope| {
+        let syncing = unsynced.map(|unsynced| scope.spawn(move || unsynced.sync()));
+        send_kept(run, hook, &sender, &fresh_ids, unkept, &mut report);
+        if let Some(syncing) = syncing {
+            let synced = syncing
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("internal error")));
+            note_sync(synced, &mut report);
+        }
+    });
+    finish(report)
+}
+
+/// Sends what the outbox holds for `hook`, then what could not be kept, under the hook's
+/// lock.
+fn send_kept(
+    run: &Run,
+    hook: &Endpoint,
+    sender: &Sender,
+    fresh_ids: &HashSet<String>,
+    unkept: Vec<Delivery>,
+    report: &mut Report,
+) {
     let _lock = match run
         .outbox
         .lock(&hook.name, (Instant::now() + LOCK_WAIT).min(run.deadline))
@@ -241,31 +275,42 @@ fn serve(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>) -> Report {
             report.failure = Some(reason);
             report.kept = fresh_ids.len() - unkept.len();
             report.dropped = unkept.len();
-            return finish(report);
+            return;
         }
     };
-    send_outbox(run, hook, &sender, &fresh_ids, &mut report);
-    let unsent = send_in_order(run, hook, &sender, unkept, &mut report, |_| {});
+    send_outbox(run, hook, sender, fresh_ids, report);
+    let unsent = send_in_order(run, hook, sender, unkept, report, |_| {});
     report.dropped += unsent.len();
-    settle_backoff(run, hook, &mut report);
-    finish(report)
+    settle_backoff(run, hook, report);
 }
 
-/// Keeps `fresh` in the outbox; returns what could not be kept.
-fn keep(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>, report: &mut Report) -> Vec<Delivery> {
+/// Keeps `fresh` in the outbox; returns what could not be kept, and the kept batch
+/// still to be synced to the disk.
+fn keep(run: &Run, hook: &Endpoint, fresh: Vec<Delivery>, report: &mut Report) -> (Vec<Delivery>, Option<Unsynced>) {
     if fresh.is_empty() {
-        return fresh;
+        return (fresh, None);
     }
     match run.outbox.put(&hook.name, &fresh) {
-        Ok(_) => Vec::new(),
+        Ok(unsynced) => (Vec::new(), Some(unsynced)),
         Err(e) => {
             report.problems.push(format!(
                 "could not keep {} in the outbox: {}",
                 count(fresh.len()),
                 store::describe(&e)
             ));
-            fresh
+            (fresh, None)
         }
+    }
+}
+
+/// Says when kept events did not reach the disk: they are in the outbox, but may not
+/// survive a power loss.
+fn note_sync(synced: std::io::Result<()>, report: &mut Report) {
+    if let Err(e) = synced {
+        report.problems.push(format!(
+            "kept events may not survive a power loss: {}",
+            store::describe(&e)
+        ));
     }
 }
 
@@ -301,12 +346,16 @@ fn send_outbox(run: &Run, hook: &Endpoint, sender: &Sender, fresh_ids: &HashSet<
                 report.kept += batch.deliveries.len();
                 continue;
             }
-            let mut done = batch.done;
+            let mut left = batch.deliveries.len();
+            let mut progress = run.outbox.progress(&batch);
             let mut from_backlog = 0;
             let remaining = send_in_order(run, hook, sender, batch.deliveries.clone(), report, |d| {
-                done += 1;
+                left -= 1;
                 from_backlog += usize::from(!fresh_ids.contains(&d.id));
-                run.outbox.mark_done(&batch, done);
+                // After the last one, settling removes the batch at once.
+                if left > 0 {
+                    progress.note();
+                }
             });
             report.from_backlog += from_backlog;
             report.kept += remaining.len();
@@ -521,11 +570,36 @@ fn log_attempt(
         set_aside: run.keep && refused,
         problem: None,
     };
-    if let Err(e) = log::append(run.outbox.store(), &record) {
+    if let Err(e) = run.outbox.log().append(&record) {
         if report.problems.len() < 3 {
             report
                 .problems
                 .push(format!("could not write the delivery log: {}", store::describe(&e)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_that_panics_gets_a_report_saying_so_alone_or_beside_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = "[[hook]]\nname = \"bad\"\nurl = \"http://127.0.0.1:9/\"\n\
+                     [[hook]]\nname = \"good\"\nurl = \"http://127.0.0.1:9/\"\n";
+        std::fs::write(dir.path().join(crate::config::FILE_NAME), hooks).unwrap();
+        let config = crate::config::load(dir.path()).unwrap();
+        let work = |hook: &Endpoint, ()| match hook.name.as_str() {
+            "bad" => panic!("on purpose"),
+            _ => Report::new(hook),
+        };
+        for n in [1, 2] {
+            let jobs = config.hooks.iter().take(n).map(|h| (h, ())).collect();
+            let reports = in_parallel(jobs, work);
+            assert_eq!(reports.len(), n);
+            assert!(reports[0].failure.as_deref().unwrap().contains("internal error"));
+            assert!(reports[1..].iter().all(|r| r.failure.is_none() && r.hook == "good"));
         }
     }
 }
