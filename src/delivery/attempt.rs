@@ -97,6 +97,11 @@ pub fn agent(hook: &Endpoint) -> Agent {
         .user_agent(hook.flavor.user_agent())
         .tls_config(tls.build())
         .proxy(proxy_from(|name| std::env::var(name).ok()))
+        // Requests are a head and a JSON body, answers short: ureq's 128 KiB buffers each
+        // way cost more to clear than the exchange itself (the input buffer grows when an
+        // answer's head needs it).
+        .input_buffer_size(16 << 10)
+        .output_buffer_size(32 << 10)
         .build();
     Agent::with_parts(
         config,
