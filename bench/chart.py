@@ -2,7 +2,8 @@
 """Benchmark 7: hook time against push size, drawn as a chart (docs/performance.png).
 
 Two series of pushes into the mirror benchmark's repository (1,000 commits, 350 refs),
-each replayed into every hook in turn with one receiver on loopback:
+each given to every hook in turn as git gives it after the push (git-webhooks through a
+link named post-receive), with one receiver on loopback:
   commits:  one branch update bringing N commits (N = 1 … 1,000), for git-webhooks
             (updates walked in-process), git-webhooks with GIT_WEBHOOKS_WALK=git (every
             range walked by `git rev-list`), the hand-written hook, and `git rev-list
@@ -41,8 +42,9 @@ def main():
     gwh = b.binary()
     b.say(f"== hook time against push size (BENCH_DIR={b.BENCH_DIR})")
     bare = b.mirror_into(mirror_push.source_repo(), "chart")
-    walk_git = dict(b.CLEAN_ENV, GIT_WEBHOOKS_WALK="git")
-    baseline_env = dict(b.CLEAN_ENV, GIT_DIR=bare)
+    hook_env = dict(b.CLEAN_ENV, GIT_DIR=bare)
+    walk_git = dict(hook_env, GIT_WEBHOOKS_WALK="git")
+    ours = b.as_hook(gwh)
     commits_series = {"git-webhooks": [], "git-webhooks, git rev-list walks": [], "hand-written hook": [],
                       "git rev-list --count": []}
     sizes = [1, 3, 10, 30, 100, 300, 1000]
@@ -53,11 +55,10 @@ def main():
         for n in [s for s in sizes if s < depth]:
             old = b.git("rev-parse", f"refs/heads/main~{n}", git_dir=bare).strip()
             line = f"{old} {main_id} refs/heads/main\n"
-            ours = [gwh, "replay", "--repo", bare]
             medians = measure(runs, [
-                ("git-webhooks", lambda: b.run(ours, stdin=line)),
+                ("git-webhooks", lambda: b.run(ours, stdin=line, env=hook_env)),
                 ("git-webhooks, git rev-list walks", lambda: b.run(ours, stdin=line, env=walk_git)),
-                ("hand-written hook", lambda: b.run(["sh", b.BASELINE_HOOK], stdin=line, env=baseline_env)),
+                ("hand-written hook", lambda: b.run(["sh", b.BASELINE_HOOK], stdin=line, env=hook_env)),
                 ("git rev-list --count", lambda: b.run(["git", "--git-dir", bare, "rev-list", "--count",
                                                         f"{old}..{main_id}"])),
             ], before=lambda label: b.reset_spool(bare))
@@ -70,8 +71,8 @@ def main():
         for n in [1, 10, 30, 100, 300]:
             lines = "".join(tag_lines[:n])
             medians = measure(max(1, runs // 3), [
-                ("git-webhooks", lambda: b.run([gwh, "replay", "--repo", bare], stdin=lines)),
-                ("hand-written hook", lambda: b.run(["sh", b.BASELINE_HOOK], stdin=lines, env=baseline_env)),
+                ("git-webhooks", lambda: b.run(ours, stdin=lines, env=hook_env)),
+                ("hand-written hook", lambda: b.run(["sh", b.BASELINE_HOOK], stdin=lines, env=hook_env)),
             ], before=lambda label: b.reset_spool(bare))
             for label, value in medians.items():
                 refs_series[label].append((n, value))
