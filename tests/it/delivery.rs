@@ -35,7 +35,9 @@ fn bodies_and_answers_larger_than_the_buffers_go_through_whole() {
     repo.hook_to(&receiver.url("/"));
     let big_header: &'static str = Box::leak("v".repeat(40 << 10).into_boxed_str());
     receiver.script(&[Answer::WithHeader(200, "X-Large", big_header)]);
-    let messages: Vec<String> = (0..20).map(|i| format!("commit {i}\n\n{}", "x".repeat(10_000))).collect();
+    let messages: Vec<String> = (0..20)
+        .map(|i| format!("commit {i}\n\n{}", "x".repeat(10_000)))
+        .collect();
     for message in &messages {
         repo.commit(message);
     }
@@ -44,9 +46,16 @@ fn bodies_and_answers_larger_than_the_buffers_go_through_whole() {
     assert!(stderr(&out).contains("delivered 1 event (200)"), "{}", stderr(&out));
     let body = got[0].json();
     assert!(got[0].body.len() > 200_000, "{}", got[0].body.len());
-    let listed: Vec<&str> = body["commits"].as_array().unwrap().iter().map(|c| c["message"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = body["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["message"].as_str().unwrap())
+        .collect();
     assert_eq!(listed.len(), 20);
-    assert!(listed.iter().all(|m| messages.iter().any(|sent| sent.trim_end() == m.trim_end())));
+    assert!(listed
+        .iter()
+        .all(|m| messages.iter().any(|sent| sent.trim_end() == m.trim_end())));
 }
 
 #[test]
