@@ -118,3 +118,46 @@ pub fn last_per_hook(webhooks_dir: &Path) -> std::io::Result<BTreeMap<String, Re
     }
     Ok(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::store::Sharing;
+
+    #[test]
+    fn a_full_log_is_moved_aside_before_the_next_line_also_while_it_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("webhooks"), Sharing::PRIVATE);
+        let log = Log::new(store.clone());
+        let line = |n: u32| Record {
+            hook: "ci".into(),
+            attempt: n,
+            ..Record::default()
+        };
+        let (current, aside) = (path(store.root()), path(store.root()).with_extension("log.1"));
+        log.append(&line(1)).unwrap();
+        // The log grows past the limit while this run holds it open (other runs wrote).
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&current)
+            .unwrap()
+            .set_len(ROTATE_BYTES + 1)
+            .unwrap();
+        log.append(&line(2)).unwrap();
+        assert_eq!(fs::metadata(&aside).unwrap().len(), ROTATE_BYTES + 1);
+        log.append(&line(3)).unwrap();
+        let attempts: Vec<u32> = recent(&store, 10).unwrap().iter().map(|r| r.attempt).collect();
+        assert_eq!(attempts, [2, 3]);
+        // A new run finds the full log at its first line.
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&current)
+            .unwrap()
+            .set_len(ROTATE_BYTES + 2)
+            .unwrap();
+        Log::new(store.clone()).append(&line(4)).unwrap();
+        assert_eq!(fs::metadata(&aside).unwrap().len(), ROTATE_BYTES + 2);
+        let attempts: Vec<u32> = recent(&store, 10).unwrap().iter().map(|r| r.attempt).collect();
+        assert_eq!(attempts, [4]);
+    }
+}
