@@ -288,16 +288,14 @@ impl Outbox {
     pub fn put(&self, hook: &str, deliveries: &[Delivery]) -> std::io::Result<Unsynced> {
         let first = deliveries.first().map_or("empty", |d| d.id.as_str());
         let path = self.hook_dir(hook).join(ordered_name(first));
-        let bytes = serde_json::to_vec(deliveries).expect("deliveries serialize");
-        self.store.write_unsynced(&path, &bytes)
+        self.store.write_unsynced(&path, &batch_bytes(deliveries))
     }
 
     /// Keeps deliveries as the batch `name`, replacing a batch of that name: writing the
     /// same deliveries twice keeps them once.
     pub fn put_as(&self, hook: &str, name: &str, deliveries: &[Delivery]) -> std::io::Result<PathBuf> {
         let path = self.hook_dir(hook).join(name);
-        let bytes = serde_json::to_vec(deliveries).expect("deliveries serialize");
-        self.store.write(&path, &bytes, true)?;
+        self.store.write(&path, &batch_bytes(deliveries), true)?;
         Ok(path)
     }
 
@@ -315,8 +313,7 @@ impl Outbox {
             // Progress counts from the start of the file: forget it before the file shrinks,
             // so that a crash in between sends some events twice rather than skips any.
             forget_progress()?;
-            let bytes = serde_json::to_vec(remaining).expect("deliveries serialize");
-            self.store.write(&batch.path, &bytes, true)
+            self.store.write(&batch.path, &batch_bytes(remaining), true)
         }
     }
 
@@ -586,6 +583,11 @@ fn key(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// A batch file's bytes: its deliveries as a JSON array, in order.
+fn batch_bytes(deliveries: &[Delivery]) -> Vec<u8> {
+    serde_json::to_vec(deliveries).expect("deliveries serialize")
 }
 
 /// The progress of one batch: a file beside it that gains one byte per delivery made or
